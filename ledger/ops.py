@@ -1,0 +1,107 @@
+"""Ledger operations shared by the running service and direct file access.
+
+The CLI, the reports and the demo talk to a ledger through :class:`LedgerOps`,
+whether the ledger service owns the DuckDB file (then these run inside the
+service, reached over its Unix socket) or the file is free (then they run in
+the caller's process on a read-only connection).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import duckdb
+
+from ledgergate.ledger import keys as keys_mod
+from ledgergate.ledger.errors import LedgerError
+from ledgergate.ledger.store import LedgerReader
+from ledgergate.ledger.verify import verify as verify_records
+
+# statements a report or a person may run through the service: reads only
+_READ_ONLY = {"SELECT"}
+
+
+class LedgerOps:
+    """Reads, verification, export and proofs over one DuckDB connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, keys_dir: Path | None) -> None:
+        self._con = con
+        self._keys_dir = keys_dir
+
+    def reader(self, tenant: str | None = None) -> LedgerReader:
+        return LedgerReader(self._con, tenant=tenant)
+
+    def keyring(self) -> keys_mod.Keyring:
+        """The trusted public keys: the keyring directory, never the database's copy."""
+        if self._keys_dir is None:
+            raise LedgerError("verification needs the public keys: pass the keyring directory "
+                              "(ledger.keys_dir) or verify an exported bundle with --bundle")
+        return keys_mod.load_dir(self._keys_dir, require_private=False)
+
+    def list(self, *, tenant_scope: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        rows = self.reader(tenant_scope).list(
+            since_us=filters.get("since"), until_us=filters.get("until"), route=filters.get("route"),
+            person=filters.get("person"), tenant=filters.get("tenant"),
+            decision=filters.get("decision"), category=filters.get("category"),
+            kind=filters.get("kind"), limit=filters.get("limit") or 100)
+        for r in rows:
+            r.pop("recorded_at_col_us", None)
+            if r.get("recorded_at_us") is not None:
+                import datetime as dt
+
+                r["recorded_at"] = dt.datetime.fromtimestamp(r["recorded_at_us"] / 1e6, dt.timezone.utc).isoformat(timespec="milliseconds")
+        return rows
+
+    def show(self, ident: str, *, tenant_scope: str | None = None) -> dict[str, Any]:
+        r = self.reader(tenant_scope)
+        try:
+            return r.get(record_id=ident)
+        except LedgerError:
+            return r.get(request_id=ident)
+
+    def verify(self, *, from_us: int | None = None, to_us: int | None = None) -> dict[str, Any]:
+        r = self.reader()
+        if from_us is not None or to_us is not None:
+            records = r.iter_signed(since_us=from_us, until_us=to_us)
+            columns = None
+        else:
+            records = r.iter_signed()
+            columns = r.iter_columns()
+        rep = verify_records(records, r.leaves(), r.checkpoints(), self.keyring(), r.pruned_ranges(),
+                             columns, ledger_id=r.ledger_id())
+        d = rep.to_dict()
+        return {
+            "ok": rep.ok,
+            "records": rep.records_checked,
+            "checkpoints": rep.checkpoints_checked,
+            "tree_size": rep.tree_size,
+            "problems": d.get("problems", []),
+            "pruned": [{"from_seq": p.from_seq, "to_seq": p.to_seq, "reason": p.reason}
+                       for p in r.pruned_ranges()],
+            "windowed": from_us is not None or to_us is not None,
+        }
+
+    def export(self, *, from_us: int | None, to_us: int | None, out: Path) -> str:
+        from ledgergate.ledger.bundle import export
+
+        export(self.reader(), from_us, to_us, out, keyring=self.keyring())
+        return str(out)
+
+    def prove(self, record_id: str) -> dict[str, Any]:
+        from ledgergate.ledger.bundle import prove
+
+        return prove(self.reader(), record_id)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one read-only statement (reports use this through the service)."""
+        try:
+            stmts = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise LedgerError(f"cannot parse query: {exc}") from exc
+        if len(stmts) != 1 or stmts[0].type.name not in _READ_ONLY:
+            raise LedgerError("only one SELECT statement may run through the ledger service")
+        try:
+            return self._con.execute(sql, list(params)).fetchall()
+        except duckdb.Error as exc:
+            raise LedgerError(f"query failed: {exc}") from exc

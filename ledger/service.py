@@ -1,0 +1,267 @@
+"""The ledger service: the single sequencer that owns the DuckDB file.
+
+Two jobs in one process, because DuckDB admits one process per file:
+
+* the **sink** reads decisions and response events from Kafka and appends
+  them (sign → Merkle → DuckDB) together with the consumer offsets in one
+  transaction: a crash between the two neither duplicates nor drops, and a
+  redelivered record is skipped by its (kind, request id);
+* the **API** answers the CLI, the reports and the demo over a Unix socket
+  (``ledger.socket``, mode 0600), so `events list`, `verify`, `export` and
+  `report` work while the pipeline runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+from urllib.parse import parse_qs
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from ledgergate.config import Settings
+from ledgergate.ledger import entries as entry_mod
+from ledgergate.ledger import keys as keys_mod
+from ledgergate.ledger.errors import LedgerError, NotFoundError
+from ledgergate.ledger.ops import LedgerOps
+from ledgergate.ledger.store import LedgerWriter, connect
+from ledgergate.schemas.codec import Codec, SchemaError, default_codec
+
+log = logging.getLogger("ledgergate.ledger")
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class LedgerSink:
+    """Kafka → ledger, exactly once into DuckDB (offsets live in the same transaction)."""
+
+    def __init__(self, writer: LedgerWriter, codec: Codec, *, topics: list[str], batch_max: int) -> None:
+        self._writer = writer
+        self._codec = codec
+        self._topics = topics
+        self._batch_max = batch_max
+        self.appended = 0
+        self.skipped = 0
+        self.bad = 0
+
+    def entries_for(self, messages: list[Any]) -> tuple[list[dict[str, Any]], dict[tuple[str, int], int]]:
+        """Decode a batch into ledger entries and the offsets to commit with them (pure)."""
+        entries: list[dict[str, Any]] = []
+        offsets: dict[tuple[str, int], int] = {}
+        now = _now_us()
+        for m in messages:
+            offsets[(m.topic, m.partition)] = m.offset + 1
+            try:
+                name, rec = self._codec.decode(m.value)
+                if name == "Decision":
+                    entries.append(entry_mod.from_decision(rec, recorded_at_us=now))
+                elif name == "ResponseEvent":
+                    entries.append(entry_mod.from_response(rec, recorded_at_us=now))
+                else:
+                    raise SchemaError(f"a {name} message does not belong on {m.topic}")
+            except (SchemaError, KeyError, TypeError) as exc:
+                # the record stays in its topic for forensics; the ledger moves on
+                self.bad += 1
+                log.error("skipping undecodable record %s[%d]@%d: %s", m.topic, m.partition, m.offset, exc)
+        return entries, offsets
+
+    async def run(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        stored = self._writer.offsets()
+        tps: list[TopicPartition] = []
+        for t in self._topics:
+            parts = consumer.partitions_for_topic(t)
+            if not parts:
+                await consumer.topics()  # refresh metadata
+                parts = consumer.partitions_for_topic(t) or set()
+            tps += [TopicPartition(t, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        for tp in tps:
+            pos = stored.get((tp.topic, tp.partition))
+            if pos is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, pos)
+        log.info("ledger sink reading %d partitions from stored offsets", len(tps))
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=50, max_records=self._batch_max)
+            msgs = [m for ms in batch.values() for m in ms]
+            if msgs:
+                entries, offsets = self.entries_for(msgs)
+                results = self._writer.append_batch(entries, offsets)
+                dup = sum(1 for r in results if getattr(r, "duplicate", False))
+                self.appended += len(results) - dup
+                self.skipped += dup
+            self._writer.maybe_checkpoint(_now_us())
+
+
+Handler = Callable[[dict[str, Any]], Awaitable[tuple[int, Any]]]
+
+
+class LedgerApi:
+    """A small JSON API over the Unix socket (bare ASGI: no framework needed here)."""
+
+    def __init__(self, ops: LedgerOps, writer: LedgerWriter, sink: LedgerSink) -> None:
+        self._ops = ops
+        self._writer = writer
+        self._sink = sink
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                msg = await receive()
+                if msg["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif msg["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
+        try:
+            payload = json.loads(body) if body else {}
+            status, out = self._route(scope["method"], scope["path"], query, payload)
+        except NotFoundError as exc:
+            status, out = 404, {"error": str(exc)}
+        except LedgerError as exc:
+            status, out = 400, {"error": str(exc)}
+        except (ValueError, TypeError) as exc:
+            status, out = 400, {"error": f"bad request: {exc}"}
+        data = json.dumps(out, default=_json_default).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
+
+    def _route(self, method: str, path: str, q: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+        ops = self._ops
+        if path == "/status":
+            return 200, {"size": self._writer.size, "root": self._writer.root().hex(),
+                         "appended": self._sink.appended, "duplicates_skipped": self._sink.skipped,
+                         "undecodable": self._sink.bad}
+        if path == "/records" and method == "GET":
+            ints = {k: int(q[k]) for k in ("since", "until", "limit") if k in q}
+            strs = {k: q[k] for k in ("route", "person", "tenant", "decision", "category", "kind") if k in q}
+            return 200, ops.list(tenant_scope=q.get("scope"), **ints, **strs)
+        if path.startswith("/records/") and method == "GET":
+            return 200, ops.show(path.removeprefix("/records/"), tenant_scope=q.get("scope"))
+        if path == "/verify" and method == "POST":
+            return 200, ops.verify(from_us=body.get("from_us"), to_us=body.get("to_us"))
+        if path == "/export" and method == "POST":
+            return 200, {"path": ops.export(from_us=body.get("from_us"), to_us=body.get("to_us"),
+                                            out=Path(body["out"]))}
+        if path.startswith("/prove/") and method == "GET":
+            return 200, ops.prove(path.removeprefix("/prove/"))
+        if path == "/query" and method == "POST":
+            return 200, {"rows": ops.query(body["sql"], body.get("params") or [])}
+        if path == "/append-report" and method == "POST":
+            entry = entry_mod.from_report(body["report"], recorded_at_us=_now_us(), by=body.get("by", "cli"))
+            res = self._writer.append_batch([entry])
+            return 200, {"appended": len(res)}
+        return 404, {"error": f"no such endpoint: {method} {path}"}
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).hex()
+    return str(v)
+
+
+def load_keyring(settings: Settings) -> keys_mod.Keyring:
+    """The signing keyring: the env-supplied key if configured, else the keyring directory."""
+    led = settings.ledger
+    if led.signing_key is not None:
+        ring = keys_mod.Keyring.from_base64(led.signing_key)
+        if Path(led.keys_dir).is_dir():
+            ring = ring.with_public(list(keys_mod.load_dir(led.keys_dir, require_private=False).public.values()))
+        return ring
+    return keys_mod.load_dir(led.keys_dir)
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run sink and API until ``stop`` is set (or SIGTERM/SIGINT)."""
+    import uvicorn
+
+    led = settings.ledger
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    Path(led.path).parent.mkdir(parents=True, exist_ok=True)
+    con = connect(str(led.path))
+    writer = LedgerWriter(con, load_keyring(settings), ledger_id=led.ledger_id,
+                          checkpoint_every=led.checkpoint_every, checkpoint_interval_s=led.checkpoint_seconds)
+    writer.load()
+    ops = LedgerOps(con, Path(led.keys_dir))
+    topics = settings.topics
+    sink = LedgerSink(writer, default_codec(), topics=[topics.decisions, topics.responses],
+                      batch_max=led.batch_max)
+
+    sock = led.socket_path
+    sock.unlink(missing_ok=True)
+    server = uvicorn.Server(uvicorn.Config(LedgerApi(ops, writer, sink), uds=str(sock),
+                                           log_level="warning", access_log=False, lifespan="off"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    api_task = asyncio.create_task(server.serve())
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.broker.bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                client_id=f"ledgergate-ledger-{led.ledger_id}")
+    sink_task: asyncio.Task[None] | None = None
+    try:
+        while not stop.is_set():
+            try:
+                await consumer.start()
+                break
+            except KafkaError as exc:
+                log.warning("broker not reachable yet (%r); retrying", exc)
+                await asyncio.sleep(1)
+        # the socket exists once uvicorn bound it: restrict it to this user
+        for _ in range(100):
+            if sock.exists():
+                os.chmod(sock, 0o600)
+                break
+            await asyncio.sleep(0.02)
+        sink_task = asyncio.create_task(sink.run(consumer, stop))
+        stop_wait = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({sink_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        if sink_task in done and sink_task.exception():
+            raise sink_task.exception()  # type: ignore[misc]
+    finally:
+        stop.set()
+        if sink_task and not sink_task.done():
+            await asyncio.wait({sink_task}, timeout=5)
+        await consumer.stop()
+        server.should_exit = True
+        await asyncio.wait({api_task}, timeout=5)
+        if writer.size:
+            writer.checkpoint()
+        con.close()
+        sock.unlink(missing_ok=True)
+
+
+def run_service(settings: Settings) -> int:
+    """Foreground entry point of `ledgergate ledger`."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        pass
+    asyncio.run(serve(settings))
+    return 0

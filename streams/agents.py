@@ -1,0 +1,182 @@
+"""The Faust application: the classify-and-decide agent and the policy follower.
+
+The agent is a thin loop around :class:`ledgergate.streams.decide.Decider`:
+decode → decide (one batched classifier pass) → encode → publish. It never
+dies on a bad record: each failure is logged with topic/partition/offset, the
+record goes to the dead-letter topic with the error, an enforce caller gets a
+fail-closed block, and the loop carries on.
+
+Delivery is at least once (the embedded broker has no idempotent producer);
+consumers downstream (the proxy's waiter, the ledger sink) are idempotent by
+request id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Callable, Sequence
+
+import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from ledgergate.config import Settings
+from ledgergate.schemas.codec import Codec, SchemaError
+from ledgergate.streams.decide import Decider, DecideError, blocked_for_error
+from ledgergate.streams.policy.registry import PolicyRegistry, PolicyUpdateError
+
+log = logging.getLogger("ledgergate.worker")
+
+BATCH_MAX = 64
+# how long the agent waits to fill a batch: bounds the latency a held request pays
+BATCH_WITHIN_S = 0.002
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class WorkerState:
+    """What the worker has done, for readiness and the bench."""
+
+    def __init__(self) -> None:
+        self.decided = 0
+        self.dead_lettered = 0
+        self.assigned = asyncio.Event()
+
+
+def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *, codec: Codec,
+              worker_id: str, on_ready: Callable[[], None] | None = None) -> tuple[faust.App, WorkerState]:
+    """The Faust app of one worker process (no I/O until it is started)."""
+    b = settings.broker
+    topics = settings.topics
+    app = faust.App(
+        settings.worker.group_id,
+        broker=[f"kafka://{h}" for h in b.bootstrap.split(",")],
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=b.partitions,
+        topic_replication_factor=b.replication_factor,
+        # small timeouts: a group (re)join takes a few seconds instead of 30+
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        broker_rebalance_timeout=6.0,
+        broker_commit_interval=0.5,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger=0.0,
+        web_enabled=False,
+        autodiscover=False,
+        store="memory://",
+        stream_wait_empty=False,
+    )
+    state = WorkerState()
+    requests = app.topic(topics.requests, value_serializer="raw", key_serializer="raw",
+                         partitions=b.partitions)
+    decisions = app.topic(topics.decisions, value_serializer="raw", key_serializer="raw",
+                          partitions=b.partitions)
+    dead = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw",
+                     partitions=b.partitions)
+    reply_topics: dict[str, faust.TopicT] = {}
+
+    def reply_topic(name: str) -> faust.TopicT:
+        t = reply_topics.get(name)
+        if t is None:
+            t = reply_topics[name] = app.topic(name, value_serializer="raw", key_serializer="raw")
+        return t
+
+    async def dead_letter(ev: Any, error: str) -> None:
+        msg = ev.message
+        log.error("dead-lettering record %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, error)
+        state.dead_lettered += 1
+        headers = {"x-error": error[:2000].encode(), "x-topic": msg.topic.encode(),
+                   "x-partition": str(msg.partition).encode(), "x-offset": str(msg.offset).encode(),
+                   "x-worker": worker_id.encode()}
+        try:
+            await dead.send(key=msg.key, value=msg.value, headers=headers)
+        except Exception:  # the record is still in its source topic; never kill the agent
+            log.exception("could not dead-letter %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+
+    async def publish(decision: dict[str, Any], reply_to: str | None) -> None:
+        payload = codec.encode("Decision", decision)
+        key = decision["request_id"].encode()
+        # the reply goes first: an enforce caller is waiting for it
+        if reply_to:
+            await reply_topic(reply_to).send(key=key, value=payload)
+        await decisions.send(key=key, value=payload)
+        state.decided += 1
+
+    async def handle(events: Sequence[Any]) -> None:
+        decoded: list[tuple[Any, dict[str, Any]]] = []
+        for ev in events:
+            try:
+                decoded.append((ev, codec.decode(ev.value, expect="RequestEvent")[1]))
+            except SchemaError as exc:
+                await dead_letter(ev, f"undecodable request event: {exc}")
+        if not decoded:
+            return
+        try:
+            results: Sequence[Any] = decider.decide_batch([r for _, r in decoded])
+        except Exception as exc:  # isolate the poison record: judge one by one
+            log.warning("batch of %d failed (%r); judging records one by one", len(decoded), exc)
+            results = []
+            for _, req in decoded:
+                try:
+                    results.append(decider.decide_batch([req])[0])
+                except Exception as one_exc:
+                    results.append(DecideError(f"{type(one_exc).__name__}: {one_exc}"))
+        for (ev, req), res in zip(decoded, results):
+            try:
+                if isinstance(res, Exception):
+                    await dead_letter(ev, str(res))
+                    res = blocked_for_error(req, str(res), worker_id=worker_id, now_us=_now_us())
+                await publish(res, req.get("reply_to"))
+            except Exception as exc:
+                await dead_letter(ev, f"cannot publish decision: {type(exc).__name__}: {exc}")
+
+    @app.agent(requests, name="judge")
+    async def judge(stream: faust.StreamT) -> Any:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            try:
+                await handle(events)
+            except Exception:  # belt and braces: the agent must survive anything
+                log.exception("unexpected error handling a batch of %d", len(events))
+
+    @app.task
+    async def follow_policies() -> None:
+        """Read the compacted policies topic from the start, forever, outside the group.
+
+        Every worker must see every bundle, so this is a plain consumer with
+        no group (a group would split the topic between workers).
+        """
+        consumer = AIOKafkaConsumer(bootstrap_servers=b.bootstrap, group_id=None,
+                                    enable_auto_commit=False, auto_offset_reset="earliest")
+        while True:
+            try:
+                await consumer.start()
+                break
+            except KafkaError as exc:
+                log.warning("policies consumer cannot start (%r); retrying", exc)
+                await asyncio.sleep(1)
+        try:
+            tp = TopicPartition(topics.policies, 0)
+            consumer.assign([tp])
+            await consumer.seek_to_beginning(tp)
+            async for msg in consumer:
+                try:
+                    policies.offer_json(msg.value)
+                except PolicyUpdateError as exc:
+                    log.error("policies[%d]@%d rejected: %s", msg.partition, msg.offset, exc)
+        finally:
+            await consumer.stop()
+
+    @app.on_partitions_assigned.connect
+    async def _assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
+        if not state.assigned.is_set():
+            state.assigned.set()
+            if on_ready:
+                on_ready()
+
+    return app, state

@@ -1,0 +1,71 @@
+"""Builds and runs one stream worker process (the only place with I/O set-up)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from pathlib import Path
+
+from ledgergate.config import Settings
+from ledgergate.schemas.codec import default_codec
+from ledgergate.streams.agents import build_app
+from ledgergate.streams.classify.engine import build_classifier
+from ledgergate.streams.decide import Decider, RouteInfo
+from ledgergate.streams.policy.engine import RouteGate
+from ledgergate.streams.policy.registry import PolicyRegistry
+
+log = logging.getLogger("ledgergate.worker")
+
+
+def hash_key(settings: Settings) -> bytes:
+    """The key for keyed value hashes and pseudonyms.
+
+    From the environment variable the config names, else a random key kept in
+    the keyring directory (created once, mode 0600) so hashes stay comparable
+    across restarts.
+    """
+    if settings.ledger.hash_key is not None:
+        return settings.ledger.hash_key.get_secret_value().encode("utf-8")
+    path = Path(settings.ledger.keys_dir) / "value-hash.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+def worker_id(settings: Settings) -> str:
+    return settings.worker.id or f"{socket.gethostname()}-{os.getpid()}"
+
+
+def build_decider(settings: Settings, *, wid: str) -> tuple[Decider, PolicyRegistry]:
+    """Classifier (loads spaCy), policies and routes → a Decider."""
+    classifier = build_classifier(model_name=settings.worker.model_name)
+    policies = PolicyRegistry(settings.bundles().values())
+    routes = {r.id: RouteInfo(r.policy, RouteGate(tuple(r.allowed_roles), tuple(r.allowed_tenants)))
+              for r in settings.routes}
+    decider = Decider(classifier, policies, routes, hash_key=hash_key(settings), worker_id=wid,
+                      clock_us=lambda: time.time_ns() // 1000)
+    return decider, policies
+
+
+def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: str = "warning") -> None:
+    """Run the worker in the foreground until SIGINT/SIGTERM."""
+    import faust
+
+    wid = worker_id(settings)
+    decider, policies = build_decider(settings, wid=wid)
+
+    def on_ready() -> None:
+        log.warning("worker %s ready: partitions assigned", wid)
+        if ready_file:
+            ready_file.write_text(wid)
+
+    app, _state = build_app(settings, decider, policies, codec=default_codec(), worker_id=wid,
+                            on_ready=on_ready)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,210 @@
+"""`ledgergate up`: run broker, worker, ledger service and proxy as child processes.
+
+Each part is its own process (the same commands an operator runs one by
+one); the supervisor starts them in dependency order, waits for each to say
+it is ready, and on Ctrl-C / SIGTERM stops them in reverse order. Children
+also get PR_SET_PDEATHSIG on Linux, so even a SIGKILLed supervisor leaves no
+orphans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ledgergate.config import Settings
+from ledgergate.embedded import BrokerError, EmbeddedBroker, ensure_topics, port_open, topic_specs
+
+log = logging.getLogger("ledgergate.up")
+
+
+class SupervisorError(Exception):
+    """A part of the stack did not start."""
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        out.close()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if not self.alive():
+            return
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop in %.0fs; killing it", self.name, timeout)
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ledgergate.cli", *args]
+
+
+@dataclass
+class Stack:
+    """The running parts of one deployment started from ``config_path``."""
+
+    settings: Settings
+    config_path: Path
+    workdir: Path
+    workers: int = 1
+    say: Callable[[str], None] = print
+    broker: EmbeddedBroker | None = None
+    children: list[Child] = field(default_factory=list)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.workdir / "run"
+
+    def _wait(self, what: str, ready: Callable[[], bool], child: Child | None, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if child is not None and not child.alive():
+                raise SupervisorError(f"{what} exited during start-up; see {child.log_path}")
+            time.sleep(0.05)
+        raise SupervisorError(f"{what} not ready within {timeout:.0f}s; see "
+                              f"{child.log_path if child else 'its log'}")
+
+    def start(self) -> None:
+        s = self.settings
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        logs = self.workdir / "logs"
+        t0 = time.monotonic()
+        if s.broker.embedded:
+            self.broker = EmbeddedBroker(s.broker.embedded_host, s.broker.embedded_port,
+                                         log_file=logs / "broker.log")
+            logs.mkdir(parents=True, exist_ok=True)
+            self.broker.start()
+            self.say(f"  broker   ready  {self.broker.bootstrap} (embedded Tansu, in memory)")
+        else:
+            host, _, port = s.broker.bootstrap.split(",")[0].rpartition(":")
+            if not port_open(host, int(port), timeout=2):
+                raise BrokerError(f"broker {s.broker.bootstrap} is not reachable")
+        asyncio.run(ensure_topics(s.broker.bootstrap, topic_specs(s.topics, s.broker.partitions,
+                                                                  s.broker.replication_factor)))
+        cfg = str(self.config_path)
+        sock = s.ledger.socket_path
+        ledger = Child("ledger", _cli("ledger", "--config", cfg), logs / "ledger.log")
+        ledger.start()
+        self.children.append(ledger)
+        ready_files = []
+        for i in range(self.workers):
+            rf = self.run_dir / f"worker-{i}.ready"
+            rf.unlink(missing_ok=True)
+            ready_files.append(rf)
+            w = Child(f"worker-{i}", _cli("worker", "--config", cfg, "--ready-file", str(rf)),
+                      logs / f"worker-{i}.log")
+            w.start()
+            self.children.append(w)
+        proxy = Child("proxy", _cli("proxy", "--config", cfg), logs / "proxy.log")
+        proxy.start()
+        self.children.append(proxy)
+
+        self._wait("ledger service", lambda: _uds_ok(sock), ledger, 60)
+        self.say(f"  ledger   ready  {s.ledger.path} (service socket {sock})")
+        for i, rf in enumerate(ready_files):
+            self._wait(f"worker-{i}", rf.exists, self.children[1 + i], 120)
+        self.say(f"  worker   ready  {self.workers} process(es), group {s.worker.group_id}")
+        self._wait("proxy", lambda: _http_ok(s.proxy.host, s.proxy.port), proxy, 60)
+        self.say(f"  proxy    ready  http://{s.proxy.host}:{s.proxy.port}  "
+                 f"(all parts up in {time.monotonic() - t0:.1f}s)")
+
+    def stop(self) -> None:
+        for c in reversed(self.children):
+            c.stop()
+        self.children.clear()
+        if self.broker:
+            self.broker.stop()
+            self.broker = None
+
+    def dead(self) -> list[str]:
+        return [c.name for c in self.children if not c.alive()]
+
+
+def _http_ok(host: str, port: int) -> bool:
+    import http.client
+
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=0.5)
+        conn.request("GET", "/health")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def _uds_ok(path: Path) -> bool:
+    import socket
+
+    if not path.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            s.connect(str(path))
+            s.sendall(b"GET /status HTTP/1.1\r\nHost: ledger\r\nConnection: close\r\n\r\n")
+            return s.recv(12).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def run_forever(stack: Stack) -> int:
+    """Start the stack and block until Ctrl-C/SIGTERM or a part dies; always stop everything."""
+    stopping = {"flag": False}
+
+    def _term(signum: int, frame: object) -> None:
+        stopping["flag"] = True
+
+    old_int = signal.signal(signal.SIGINT, _term)
+    old_term = signal.signal(signal.SIGTERM, _term)
+    try:
+        stack.start()
+        stack.say("ledgergate is up; Ctrl-C stops it")
+        while not stopping["flag"]:
+            dead = stack.dead()
+            if dead:
+                stack.say(f"ledgergate: {', '.join(dead)} exited; stopping the stack (see {stack.workdir / 'logs'})")
+                return 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        stack.say("stopping ...")
+        stack.stop()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        stack.say("stopped")
