@@ -62,7 +62,7 @@ TRAFFIC = (
     Scripted("benign question", ("alice", "acme", ("analyst",)), "gpt-demo",
              "What are three good practices for writing clear status reports?"),
     Scripted("email + SSN (redact)", ("bob", "acme", ("underwriter",)), "gpt-demo",
-             "Draft a reply to Maria Lopez at maria.lopez@example.org confirming we received "
+             "Draft a reply to Maria Lopez at maria.lopez@fastmail.com confirming we received "
              "her SSN 536-22-8713 for loan LN-2026-0042."),
     Scripted("AWS key (block)", ("carol", "acme", ("engineer",)), "gpt-demo",
              "Why does this fail? aws_access_key_id = AKIAZ7QW3RTY5UIOPL2K "

@@ -39,3 +39,4 @@ def topic_prefix(broker: EmbeddedBroker) -> str:
     prefix = f"t{os.getpid()}x{_counter}"
     asyncio.run(ensure_topics(broker.bootstrap, topic_specs(Topics.for_prefix(prefix), 4)))
     return prefix
+

@@ -1,0 +1,69 @@
+"""Helpers for tests that run real processes (importable: tests/ is on pythonpath)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_config(directory: Path, *, bootstrap: str, prefix: str, group: str | None = None,
+                 upstream_url: str = "http://127.0.0.1:9/v1", proxy_port: int = 0,
+                 **sections: dict) -> Path:
+    """The built-in config pointed at a test broker and topic prefix, written to directory/ledgergate.yaml."""
+    import yaml
+
+    from ledgergate.config import default_config_text
+
+    data = yaml.safe_load(default_config_text())
+    data["broker"] = {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 4}
+    data["worker"] = {"group_id": group or f"{prefix}-workers"}
+    data["proxy"]["port"] = proxy_port
+    data["ledger"]["checkpoint_every"] = 50
+    data["ledger"]["checkpoint_seconds"] = 1
+    for u in data["upstreams"]:
+        u["base_url"] = upstream_url
+    for k, v in sections.items():
+        if isinstance(v, dict) and isinstance(data.get(k), dict):
+            data[k].update(v)
+        else:
+            data[k] = v
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "ledgergate.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def start_cli(args: list[str], log: Path) -> "subprocess.Popen[bytes]":
+    """Run a ledgergate subcommand as a real child process."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "ledgergate", *args], stdout=open(log, "wb"),
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def stop_proc(proc: "subprocess.Popen[bytes]", timeout: float = 15) -> int:
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def wait_for(predicate, timeout: float, what: str, proc=None, log: Path | None = None) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{what}: process exited {proc.returncode}\n"
+                                 + (log.read_text()[-3000:] if log and log.exists() else ""))
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n"
+                         + (log.read_text()[-3000:] if log and log.exists() else ""))
