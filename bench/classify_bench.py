@@ -1,0 +1,85 @@
+"""Throughput and quality: vanilla Presidio vs the ledgergate classifier on the dev set.
+
+Both run in this one process on the same spaCy model. Vanilla Presidio = AnalyzerEngine with
+its default recognizers, score threshold 0.5, replace-anonymizer (type tags), and only ever
+predicts PII. Prints numbers only.
+
+usage: python bench/classify_bench.py [DEV.jsonl] [--score PATH/score.py]
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ledgergate.streams.classify.engine import ENTITY_TYPES, build_analyzer, build_classifier
+from ledgergate.streams.classify.evalfile import predict_lines
+
+EVAL = Path("/work/shared/eval")
+
+
+def _score(score_py: Path, gold: Path, preds: list[dict]) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as f:
+        for p in preds:
+            f.write(json.dumps(p) + "\n")
+    out = subprocess.run([sys.executable, str(score_py), str(gold), f.name], capture_output=True, text=True, check=True)
+    Path(f.name).unlink()
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _vanilla(rows: list[dict]) -> tuple[float, list[dict]]:
+    from presidio_anonymizer import AnonymizerEngine
+
+    analyzer = build_analyzer(default_recognizers=True)
+    anonymizer = AnonymizerEngine()
+    analyzer.analyze("warm up John Smith", language="en")
+    wanted = set(ENTITY_TYPES)
+    t0 = time.perf_counter()
+    results = [analyzer.analyze(r["text"], language="en", score_threshold=0.5) for r in rows]
+    dt = time.perf_counter() - t0
+    preds = []
+    for r, res in zip(rows, results):
+        ents = [x for x in res if x.entity_type in wanted]
+        red = anonymizer.anonymize(text=r["text"], analyzer_results=res).text
+        preds.append({
+            "id": r["id"],
+            "categories": ["PII"] if ents else [],
+            "entities": [{"type": x.entity_type, "start": x.start, "end": x.end} for x in ents],
+            "redacted_text": red,
+        })
+    return len(rows) / dt, preds
+
+
+def _ours(rows: list[dict]) -> tuple[float, list[dict]]:
+    clf = build_classifier()
+    clf.classify("warm up John Smith")
+    t0 = time.perf_counter()
+    clf.classify_batch([r["text"] for r in rows])
+    dt = time.perf_counter() - t0
+    # Quality run includes redaction (type_tag) exactly as the CLI produces it.
+    preds = list(predict_lines(clf, rows, hash_key=b"bench"))
+    return len(rows) / dt, preds
+
+
+def main(argv: list[str]) -> int:
+    gold = Path(argv[1]) if len(argv) > 1 and not argv[1].startswith("--") else EVAL / "classify-dev.jsonl"
+    score_py = Path(argv[argv.index("--score") + 1]) if "--score" in argv else EVAL / "score.py"
+    rows = [json.loads(l) for l in gold.read_text(encoding="utf-8").splitlines() if l.strip()]
+    v_rate, v_preds = _vanilla(rows)
+    o_rate, o_preds = _ours(rows)
+    v, o = _score(score_py, gold, v_preds), _score(score_py, gold, o_preds)
+    print(f"dev set: {len(rows)} prompts ({gold})")
+    print(f"{'':22}{'vanilla presidio':>18}{'ledgergate':>14}")
+    print(f"{'docs/s':22}{v_rate:>18.1f}{o_rate:>14.1f}")
+    for k in ("macro_f1", "entity_f1", "leak_rate"):
+        print(f"{k:22}{v[k]:>18.4f}{o[k]:>14.4f}")
+    print(f"throughput ratio (ours / vanilla): {o_rate / v_rate:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

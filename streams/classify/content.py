@@ -1,0 +1,351 @@
+"""Document-level detectors: PHI (health evidence), MNPI, SOURCE_CODE, PROMPT_INJECTION.
+
+Each emits evidence spans whose ``entity_type`` is the category name. They score by
+combining independent cues, so one ambiguous word ("ignore", "confidential", "import")
+never decides alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from .engine import Span
+
+
+def _span(cat: str, start: int, end: int, score: float, rec: str) -> Span:
+    return Span(cat, cat, start, end, score, rec)
+
+
+# ============================================================================= PHI
+
+_CLINICAL = re.compile(
+    r"(?i)\b(?:diagnos(?:is|ed|es)|dx|hx of|history of|prognosis|symptoms?|prescri(?:bed|ption)|medications?|meds|"
+    r"dosage|\d+(?:\.\d+)?\s?(?:mg|mcg|ml|units?)\b|bid|tid|qid|prn|q\d+h|mri|ct scan|x-ray|ultrasound|biopsy|"
+    r"echocardiogram|ekg|ecg|a1c|hba1c|egfr|cbc|lab results?|blood (?:test|work|pressure|sugar)|cholesterol|"
+    r"tumou?r|cancer|carcinoma|lymphoma|leukemia|melanoma|diabet(?:es|ic)|hypertension|asthma|copd|"
+    r"pneumonia|sepsis|stroke|heart failure|myocardial|infarction|arrhythmia|atrial fibrillation|afib|stenosis|"
+    r"hiv|aids|hepatitis|tuberculosis|covid|influenza|depress(?:ion|ive)|anxiety|bipolar|schizophreni\w*|adhd|"
+    r"autism|dementia|alzheimer'?s|parkinson'?s|epilep\w+|seizures?|migraines?|arthritis|osteo\w+|fracture|"
+    r"pregnan\w+|miscarriage|std|sti|chlamydia|syphilis|opioid|overdose|rehab|substance use|addiction|"
+    r"chemo(?:therapy)?|radiation therapy|dialysis|insulin|metformin|semaglutide|statin|lisinopril|"
+    r"amoxicillin|oxycodone|sertraline|fluoxetine|warfarin|apixaban|antibiotics?|surgery|surgical|"
+    r"post-op|pre-op|operative|procedure|arthroplasty|meniscectomy|appendectomy|admitted|admission|discharge[d]?|"
+    r"inpatient|outpatient|icu|er visit|emergency room|follow-up|referral|allerg(?:y|ies|ic)|"
+    r"mental health|therapy session|psychiatri\w+|oncolog\w+|cardiolog\w+|neurolog\w+|patholog\w+|"
+    r"radiolog\w+|pt\b|physical therapy|vaccin\w+|immuniz\w+|treatment|treated|clinical|clinic|hospital\w*|"
+    r"prior auth(?:orization)?|medical necessity|health plan|member id|insurance claim|copay|"
+    r"colonoscopy|endoscopy|mammogram|polyps?|screening|nodule|lesion|mass|ldl|hdl|refill|supply|recovering from|repair|injury|"
+    r"rotator cuff|sprain|concussion|fever|infection|\w+(?:statin|pril|olol|sartan|formin|mab|nib|azole|cillin|mycin|prazole|oxetine|triptan|pine|done)|"
+    r"test results?|positive for|negative for|came back|ejection fraction|bmi|glucose|potassium|creatinine)\b"
+)
+# ICD-10-CM codes (letter, two digits, optional decimal part); U is reserved so excluded.
+_ICD10 = re.compile(r"\b([A-TV-Z]\d{2}(?:\.\d{1,4}[A-Z]?)?)\b")
+_ICD_CONTEXT = re.compile(r"(?i)icd|dx|diagnos|code")
+# Generic questions ("what are symptoms of flu?") carry clinical words but no individual.
+_PERSONAL_HEALTH = re.compile(
+    r"(?i)\b(?:patient|pt|my|his|her|their|he|she|your|member|mrn|dob|[a-z]+,? \d{1,3}\s?[mf]\b|\d{1,3}[- ]?(?:yo|y/o|year-old))\b"
+)
+
+
+def find_phi(text: str, doc: object | None = None) -> list[Span]:
+    """Health evidence about an individual. The classifier keeps it only if an identifying
+    entity (name, DOB, MRN, contact detail) is also present."""
+    hits = list(_CLINICAL.finditer(text))
+    icd = [m for m in _ICD10.finditer(text) if _ICD_CONTEXT.search(text[max(0, m.start() - 60):m.start()]) or "(" == text[m.start() - 1:m.start()]]
+    if not hits and not icd:
+        return []
+    personal = _PERSONAL_HEALTH.search(text)
+    n = len({m.group().lower() for m in hits}) + 2 * len(icd)
+    if n >= 2 or n >= 1 and personal and icd:
+        ev = hits + icd
+        return [_span("PHI", min(m.start() for m in ev), max(m.end() for m in ev), 0.8, "phi-clinical")]
+    return []
+
+
+# ============================================================================= MNPI
+
+_MNPI_SECRECY = re.compile(
+    r"(?i)\b(?:confidential|embargo(?:ed)?|non-public|nonpublic|undisclosed|unannounced|unreleased|"
+    r"not (?:yet )?(?:been )?(?:public|announced|released|disclosed|reported)(?: yet)?|(?:is|are|it's|it is)n?'?t? (?:yet )?public yet|not public yet|"
+    r"(?:has|have|had)(?:n't| not) (?:yet )?(?:been )?(?:publicly )?(?:announced|disclosed|released|made public|reported)|"
+    r"internal only|internal[- ]use|do not (?:distribute|share|forward|mention)|don't (?:share|mention|tell)|under nda|"
+    r"before (?:the )?(?:public )?(?:announcement|earnings|release|8-k|filing|press release)|before (?:it|this|we|they) (?:is |are |goes |go )?(?:public|announce)|"
+    r"ahead of (?:the |our )?(?:announcement|earnings|release|call|filing)|will (?:announce|pre-announce|report|disclose)|"
+    r"plan(?:s|ning)? to announce|about to (?:report|announce|disclose)|pre-announce|until (?:the )?(?:announcement|call|release|8-k)|"
+    r"preliminary (?:results|numbers|figures)|draft (?:press release|8-k|10-q)|board (?:approved|voted|decided|accepted|will)|"
+    r"secretly|off the record|leak(?:s|ed|ing)?|insider list|deal team|project [A-Z][a-z]+|(?:trading )?blackout|heads[- ]up|between us|"
+    r"keep (?:this|it) (?:quiet|secret|between)|nobody outside|no one outside|outside (?:this group|the board|the company)|"
+    r"market doesn'?t know|street doesn'?t know|not priced in|(?:need|required) to disclose|wait (?:for|until) (?:the )?earnings|"
+    r"told (?:the|our) (?:leadership|board|executive|management) team|the print is|embargoed)\b"
+)
+_MNPI_EVENT = re.compile(
+    r"(?i)\b(?:earnings|revenue|eps|guidance|forecast|bookings|quarter(?:ly)?|q[1-4]|results|margin|profit|loss|same-store sales|"
+    r"acqui(?:re|red|sition|ring)|merger|merge|takeover|buyout|being bought|bought by|tender offer|deal|term sheet|letter of intent|"
+    r"target|dividend|buyback|share repurchase|stock split|layoffs?|headcount|job cuts|cutting|restructuring|reorg|bankruptcy|"
+    r"chapter 11|ceo|cfo|resign(?:ation|s|ing)?|step(?:ping)? down|appointed|fda approval|trial results|contract|renew|"
+    r"largest customer|offering|ipo|spin[- ]?off|divest\w*|write[- ]?down|impairment|recall|investigation|subpoena|"
+    r"consensus|street(?:'s)?|shares?|stock|ticker|valuation|per share|call options|8-k|press release|disclos\w+)\b"
+)
+_MNPI_TRADE = re.compile(
+    r"(?i)\b(?:buy|sell|short|load up on|dump|calls|puts|call options|put options|position)\b[^.\n]{0,80}\b(?:before|ahead of|prior to)\b"
+    r"[^.\n]{0,60}\b(?:announce\w*|news|public|earnings|release|deal|close)"
+    r"|\b(?:not public yet|isn't public|non-public|inside information|insider)\b[^\n]{0,120}\b(?:should i|can i|let's|we should)\s+(?:buy|sell|short|trade)"
+)
+# Questions about the concept are not MNPI.
+_MNPI_ABOUT = re.compile(
+    r"(?i)^\s*(?:what|how|why|when|is|are|can|explain|define|describe)\b[^\n]{0,80}\b(?:mnpi|insider trading|material non-public|"
+    r"securities law|quiet period|blackout)"
+)
+
+
+def find_mnpi(text: str, doc: object | None = None) -> list[Span]:
+    """Material non-public information: secrecy/timing cues around a material corporate event,
+    judged per paragraph so one paragraph of a long document can carry it alone."""
+    if _MNPI_ABOUT.search(text):
+        return []
+    trade = _MNPI_TRADE.search(text)
+    if trade:
+        return [_span("MNPI", trade.start(), trade.end(), 0.85, "mnpi-trade")]
+    for para in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text):
+        chunk = para.group()
+        secrecy = list(_MNPI_SECRECY.finditer(chunk))
+        if not secrecy:
+            continue
+        events = {m.group().lower() for m in _MNPI_EVENT.finditer(chunk)}
+        if events and _has_specifics(chunk):
+            return [_span("MNPI", para.start(), para.end(), 0.8, "mnpi-context")]
+    return []
+
+
+def _has_specifics(text: str) -> bool:
+    # Material information is concrete: an amount, a percentage, a date or a named issuer.
+    return bool(re.search(r"(?i:\bq[1-4]\b|\bfy\d\d)|\b(?:next|this|last) (?:week|month|quarter|[A-Z][a-z]+day)\b|\btoday\b|\bthe \d+(?:st|nd|rd|th)\b|\$\s?\d|\d+(?:\.\d+)?\s?%|\b\d+(?:\.\d+)?\s?(?:million|billion|[mbk])\b|\bq[1-4]\b|[A-Z][a-z]+ (?:Inc|Corp|Holdings|Group|Retail|Analytics|Cloud|Labs|Systems|Pharma\w*|Bio\w*|Energy|Motors|Bank)\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December) \d{1,2}\b|\bnext (?:week|month|quarter|monday|tuesday|wednesday|thursday|friday)\b", text))
+
+
+# ============================================================================= SOURCE_CODE
+
+_CODE_LINE = [
+    (re.compile(r"^\s*(?:async\s+)?def\s+\w+\s*\(.*\)\s*(?:->\s*[\w\[\], .]+)?:\s*$"), 3),
+    (re.compile(r"^\s*class\s+\w+(?:\(.*\))?\s*:\s*$"), 3),
+    (re.compile(r"^\s*(?:from\s+[\w.]+\s+import\s+[\w*, ()]+|import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+)*)\s*;?\s*$"), 2),
+    (re.compile(r"^\s*(?:export\s+)?(?:async\s+)?function\s*\w*\s*\(.*\)\s*\{"), 3),
+    (re.compile(r"^\s*(?:const|let|var)\s+[\w{}\[\], ]+\s*=\s*.+"), 2),
+    (re.compile(r"=>\s*[{(]?"), 1),
+    (re.compile(r"^\s*(?:public|private|protected|static|final)\s+[\w<>\[\]]+\s+\w+\s*[({=;]"), 3),
+    (re.compile(r"^\s*#include\s*[<\"]"), 3),
+    (re.compile(r"(?i)^\s*(?:select\s+[\w*,. ()]+\s+from\s+\w+|insert\s+into\s+\w+|update\s+\w+\s+set\s+\w+|delete\s+from\s+\w+|create\s+(?:table|index|view)\s+\w+|alter\s+table\s+\w+|with\s+\w+\s+as\s*\()"), 3),
+    (re.compile(r"(?i)\b(?:where|group by|order by|join|values)\b.*[=(,']"), 1),
+    (re.compile(r"^\s*(?:resource|provider|module|variable|output|data)\s+\"[\w-]+\"(?:\s+\"[\w-]+\")?\s*\{"), 3),
+    (re.compile(r"^\s*(?:FROM\s+[\w./:-]+(?:\s+AS\s+\w+)?|RUN\s+\S+|COPY\s+\S+\s+\S+|ENTRYPOINT\s*\[|CMD\s*\[|WORKDIR\s+/|EXPOSE\s+\d+)"), 3),
+    (re.compile(r"^\s*(?:\$\s+)?(?:sudo\s+)?(?:curl|wget|pip3?|npm|npx|yarn|git|docker|kubectl|helm|terraform|aws|gcloud|az|ssh|scp|chmod|chown|grep|sed|awk|find|ls|cd|cat|echo|export|source|python3?|node|java|go|cargo|make|brew|apt(?:-get)?|systemctl|psql|mysql|mlflow|databricks)\s+[-\w./$\"'=:@]+"), 2),
+    (re.compile(r"\s(?:-{1,2}[a-zA-Z][\w-]*)(?:[ =]\S+)?\s.*(?:\||&&|>|\\$)"), 1),
+    (re.compile(r"^\s*(?:if|for|while|elif|else|try|except|finally|with|return|yield|raise|switch|case)\b.*[:{;]\s*$"), 2),
+    (re.compile(r"^\s*(?:return|raise|yield|await|print)\b\s*\(?.+"), 1),
+    (re.compile(r"[;{}]\s*$"), 1),
+    (re.compile(r"^\s*}\s*[);]*\s*$"), 1),
+    (re.compile(r"^\s*\w+(?:\.\w+)+\(.*\)\s*;?\s*$"), 2),
+    (re.compile(r"^\s*\w+\s*=\s*(?:\w+(?:\.\w+)*\(|\[|\{|f?['\"]|\d)"), 1),
+    (re.compile(r"^\s*(?:@\w+(?:\(.*\))?|#!/)"), 2),
+    (re.compile(r"^\s*(?:fn|func|impl|struct|enum|interface|type)\s+\w+.*[{(=]"), 3),
+    (re.compile(r"^\s*(?:SELECT|FROM|WHERE|GROUP BY|ORDER BY|LIMIT|JOIN|LEFT JOIN|INNER JOIN|HAVING|UNION)\b"), 2),
+    (re.compile(r"^\s*<(?:html|div|script|style|body|head|template|svg)\b"), 2),
+    (re.compile(r"^\s*\w+(?:\.\w+|\[[^\]]+\])+\s*=\s*\S"), 2),
+    (re.compile(r";\s*(?:do|then)\s*$|^\s*(?:done|fi|esac)\s*$"), 2),
+    (re.compile(r"\bawait\s+\w+(?:\.\w+)*\("), 1),
+]
+_FENCE = re.compile(r"```[\w+-]*\n[\s\S]*?```")
+_INLINE_CMD = re.compile(
+    r"(?:^|\n)\s*(?:\$ )?(?:curl|wget|pip3? install|npm (?:install|i|run)|git (?:clone|push|pull|commit|rebase|checkout|reset)|"
+    r"docker (?:run|build|compose)|kubectl (?:apply|get|delete|exec)|terraform (?:apply|plan|init)|aws \w+ \w+|"
+    r"python3? -m|psql|mysql -u)\s+\S+"
+)
+_PROSE_LINE = re.compile(r"^[A-Z][a-z]+(?: [a-z'’,]+){5,}[.?!]?\s*$")
+# Configuration / data lines (.env, INI, CSV) are not code.
+_ENV_LINE = re.compile(r"^\s*[A-Z][A-Z0-9_]*\s*=\s*\S*\s*$")
+
+
+def find_code(text: str, doc: object | None = None) -> list[Span]:
+    """Program source: a fenced block with code, or lines with enough syntax signals."""
+    for m in _FENCE.finditer(text):
+        body = m.group()
+        if _score_lines(body.split("\n")[1:-1])[0] >= 2:
+            return [_span("SOURCE_CODE", m.start(), m.end(), 0.9, "code-fence")]
+    lines = text.split("\n")
+    score, first, last, strong = _score_lines(lines)
+    # A single strongly-typed line ("SELECT ... FROM ...", "def f(x):") is a one-line snippet.
+    if score >= 4 and strong or score >= 6 or score >= 3 and first == last:
+        starts = [0]
+        for ln in lines:
+            starts.append(starts[-1] + len(ln) + 1)
+        return [_span("SOURCE_CODE", starts[first], starts[last] + len(lines[last]), 0.85, "code-lines")]
+    m = _INLINE_CMD.search(text)
+    if m:
+        return [_span("SOURCE_CODE", m.start(), m.end(), 0.7, "code-command")]
+    return []
+
+
+def _score_lines(lines: list[str]) -> tuple[int, int, int, bool]:
+    score, first, last, strong = 0, -1, -1, False
+    for i, ln in enumerate(lines):
+        if not ln.strip() or _PROSE_LINE.match(ln) or _ENV_LINE.match(ln):
+            continue
+        best, hits = 0, 0
+        for rx, w in _CODE_LINE:
+            if rx.search(ln):
+                best = max(best, w)
+                hits += 1
+        # Several independent syntax signals on one line are stronger than any one of them.
+        best += hits > 1
+        if best:
+            score += best
+            strong = strong or best >= 2
+            first = i if first < 0 else first
+            last = i
+    return score, max(first, 0), max(last, 0), strong
+
+
+# ============================================================================= PROMPT_INJECTION
+
+_INJ_PATTERNS = [
+    # instruction override
+    (re.compile(r"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop)\b[^.\n]{0,30}\b(?:all |any |the |your |my |previous |prior |above |earlier |preceding |original |initial |system |developer )+"
+                r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|messages?|constraints|programming|guardrails|policies|safety)"), 0.95, "override"),
+    (re.compile(r"(?i)\b(?:new|updated|revised)\s+(?:rule|instruction|task|directive|system prompt|policy)s?\b[^.\n]{0,60}\b(?:overrides?|supersedes?|replaces?|takes? precedence)"), 0.9, "override-new-rule"),
+    (re.compile(r"(?i)\b(?:overrides?|supersedes?)\s+(?:all\s+)?(?:previous|prior|earlier|other|your)\s+(?:instructions|rules|directives)"), 0.9, "override-supersede"),
+    (re.compile(r"(?i)\bnew (?:task|instructions?) from (?:your |the )?(?:administrator|admin|developer|system|operator|openai|anthropic)"), 0.9, "fake-authority"),
+    (re.compile(r"(?i)(?:^|\n|[.!]\s*)(?:stop|nevermind|never mind|wait)[.!,:]+\s*(?:ignore|instead|new task|now)\b"), 0.85, "stop-and-switch"),
+    (re.compile(r"(?i)\b(?:stop everything|now print|instead,? (?:just )?print|just print)\b[^\n]{0,60}"), 0.8, "screaming-stop"),
+    # system prompt exfiltration
+    (re.compile(r"(?i)\b(?:reveal|print|show|display|output|repeat|recite|dump|leak|share|tell me|give me|write out|type out|spell out|translate|summari[sz]e|paraphrase|encode)\b[^.\n?]{0,40}\b"
+                r"(?:system|hidden|initial|original|secret|internal|developer|pre-?prompt|first|underlying|confidential)\s*(?:prompt|instructions?|message|directives?|rules|guidelines|configuration|context)"), 0.9, "sysprompt-exfil"),
+    (re.compile(r"(?i)\b(?:what (?:are|were|is) (?:your|the) (?:exact |original |initial |hidden |full )*(?:instructions|system prompt|rules you were given|directives))"), 0.85, "sysprompt-question"),
+    (re.compile(r"(?i)\b(?:repeat|print|output|copy|echo)\b[^.\n]{0,30}\b(?:the )?(?:text|words|everything|all|content)\b[^.\n]{0,20}\b(?:above|before this|prior to this|so far|you were given|verbatim)"), 0.85, "sysprompt-above"),
+    (re.compile(r"(?i)\b(?:your|the) (?:system prompt|initial instructions|original instructions|hidden instructions|instructions above|pre-prompt|prompt template)\b"), 0.6, "sysprompt-mention"),
+    (re.compile(r"(?i)\b(?:begin|start) (?:your (?:response|reply|answer)|with) [\"']?(?:you are|my instructions|i was told|sure,? here)"), 0.8, "continuation"),
+    # jailbreak personas / modes
+    (re.compile(r"(?i)\b(?:do anything now|developer mode|jailbr(?:eak|oken)|DAN mode|dude mode|stan mode|evil (?:bot|mode|confidant)|unfiltered|uncensored|no (?:ethical |moral )?(?:restrictions|limitations|filters|guidelines|rules|boundaries)|"
+                r"without (?:any )?(?:restrictions|limitations|filters|censorship)|broken free|free from (?:the )?(?:typical )?(?:confines|restrictions)|(?:doesn't|don't|do not|does not) (?:have to )?(?:abide|follow|comply) (?:by|with) (?:the |any )?(?:rules|policies|guidelines|content policy)|"
+                r"stay in character|opposite mode|anti-?gpt|content polic(?:y|ies)[^.\n]{0,30}(?:ignore|bypass|no longer))"), 0.9, "jailbreak"),
+    (re.compile(r"(?i)\b(?:act|pretend|roleplay|role-play|behave)\b[^.\n]{0,20}\b(?:as|like|to be)\b[^.\n]{0,60}\b(?:deceased|dead|late)\s+(?:grand(?:ma|mother|pa|father)|mother|father)"), 0.9, "grandma"),
+    (re.compile(r"(?i)\b(?:grand(?:ma|mother))\b[^\n]{0,200}\b(?:used to (?:tell|read|recite|say)|fall asleep|bedtime)\b[^\n]{0,200}\b(?:keys?|steps|recipe|instructions|synthes\w+|napalm|meth\w*|windows|serial)"), 0.85, "grandma-exploit"),
+    (re.compile(r"(?i)\byou are (?:now |going to be |about to )?(?:\w+ ){0,4}(?:no longer|not) (?:bound|restricted|limited|an ai|chatgpt|claude)"), 0.85, "persona-unbound"),
+    (re.compile(r"(?i)\b(?:from now on|henceforth|for the rest of this conversation)\b[^.\n]{0,80}\b(?:you (?:will|must|are|shall)|respond as|act as|ignore|always|never)\b"), 0.7, "persona-switch"),
+    # fake role markers / indirect injection
+    (re.compile(r"(?im)^\s*(?:\[(?:system|assistant|admin|developer)\](?:\(#\w+\))?|<\|?(?:im_start|system)\|?>|###\s*(?:system|instruction)|(?:system|developer)\s*(?:override|message|note|prompt)\s*:)"), 0.9, "role-marker"),
+    (re.compile(r"(?i)\b(?:ai|assistant|model|llm|chatbot|gpt)s?\b[^.\n]{0,40}\b(?:reading|processing|summari[sz]ing|parsing) this\b"), 0.85, "indirect-address"),
+    (re.compile(r"(?i)\b(?:note|message|instruction)s? (?:to|for) (?:the |any )?(?:ai|assistant|model|llm|chatbot|language model)\b"), 0.85, "indirect-address"),
+    (re.compile(r"(?i)injection succeeded|data exfiltration in progress|\bAI Injection\b"), 0.95, "exfil-marker"),
+    # data exfiltration via rendered links
+    (re.compile(r"(?i)!\[[^\]]*\]\(https?://[^)\s]*\?[^)\s]*=[^)\s]*\)"), 0.6, "md-image-param"),
+    (re.compile(r"(?i)\b(?:append|add|include|encode|attach)\b[^.\n]{0,60}\b(?:to|in(?:to)?) the (?:url|link|image|query string|request)"), 0.75, "exfil-url"),
+    (re.compile(r"(?i)\b(?:send|post|forward|upload|exfiltrate|leak)\b[^.\n]{0,40}\b(?:conversation|chat history|previous messages|all messages|user(?:'s)? data|api keys?|credentials|passwords|environment variables)\b[^.\n]{0,40}\b(?:to|via) (?:https?://|http|the (?:url|endpoint|server|webhook)|[\w.-]+\.\w{2,})"), 0.9, "exfil-send"),
+    (re.compile(r"(?i)\b(?:every|all|each) (?:message|previous message|messages) in this conversation\b"), 0.6, "exfil-conversation"),
+    # broader overrides: "ignore the ticket text", "disregard your privacy policy", "forget everything you were told"
+    (re.compile(r"(?i)\b(?:ignore|disregard|forget|bypass)\b\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+|everything\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|initial\s+|usual\s+|system\s+|developer\s+|safety\s+|summary\s+|ticket\s+|user's\s+|privacy\s+|content\s+)*"
+                r"(?:polic(?:y|ies)|restrictions|task|text and|request and|filters?|you were told|what you were told|above|everything you)"), 0.9, "override-broad"),
+    (re.compile(r"(?i)\b(?:restrictions?|filters?|safety|polic(?:y|ies)|guardrails|safe_?mode|moderation|content filter|limits)\b[\s\w]{0,25}?\b(?:were|are|is|has been|have been|=)\s*(?:now\s+)?(?:lifted|disabled|removed|revoked|switched off|turned off|off|false|suspended|bypassed)"
+                r"|\b(?:switched|turned) off\b[^.\n]{0,20}\bfilter|route around"), 0.85, "safety-off"),
+    (re.compile(r"(?i)\b(?:admin|maintenance|developer|debug|god|root) (?:mode|override|access)\b[^.\n]{0,40}\b(?:enabled|active|accepted|activated|granted|to your)\b|\bi have root access\b|\bmaintenance mode:"), 0.6, "privilege-claim"),
+    (re.compile(r"(?i)(?:^|\n|\(|\[|\)\s)\s*(?:system|assistant|admin|developer)\s*(?:notice|update|override|message|prompt|note)?\s*:\s*(?:the assistant|you|ignore|disregard|admin|new|all|safety|developer)"), 0.8, "fake-role-turn"),
+    (re.compile(r"(?i)###\s*(?:new\s+)?(?:system|instruction)|important system update|new directive\s*:|your new task is|the real instructions are|(?:earlier|previous|prior) instructions were (?:a test|fake|void|wrong)"), 0.85, "fake-directive"),
+    (re.compile(r"(?i)\b(?:repeat|print|output|show|see|reveal|quote|quoting|spell|continue|paste|recite|log|dump|give me)\b[^\n]{0,60}\b(?:system[ _]?prompt|system instructions|your instructions|starting instructions|initial instructions|"
+                r"initialization string|instructions you were given|instructions i gave you|what you were told|were you told|my instructions are)|console\.log\(\s*system_?prompt"), 0.85, "sysprompt-exfil-2"),
+    (re.compile(r"(?i)\byour system (?:prompt|instructions)\b|\b(?:told|given|instructed)\b[^.\n]{0,30}\b(?:before|at the (?:beginning|start) of) (?:this|the) conversation|\bsystem prompt is:|\brepeat (?:the above|them back|this entire conversation|everything)|word for word"), 0.8, "sysprompt-exfil-3"),
+    (re.compile(r"(?i)\b(?:broke|break|breaking|broken) free of (?:its|your|the|their) (?:instructions|rules|programming|restrictions|guidelines)|no content policy|never refuses|would normally refuse|previous policies are revoked"), 0.85, "jailbreak-2"),
+    (re.compile(r"(?i)\b(?:reply|respond|answer) only with (?:the word )?['\"]?[A-Z][A-Z ]{2,}['\"]?"), 0.4, "canary-reply"),
+    (re.compile(r"(?i)\bto the (?:ai|assistant|model|bot|llm)\b[^.\n]{0,30}\b(?:sorting|reading|processing|summari\w+|triag\w+|handling)|delete this (?:note|message) before"), 0.85, "indirect-address-2"),
+    (re.compile(r"(?i)\b(?:upload|send|post|exfiltrate|forward)\b[^.\n]{0,60}\bto https?://"), 0.5, "exfil-upload"),
+    (re.compile(r"(?i)\bconcatenate\b[^\n]{0,40}\bstrings?\b|escape (?:all )?spaces with \+|no code ?style block|\"!\[|\[(?:INFO|NUM|DATA)\]"), 0.45, "string-assembly"),
+    # encoded payloads
+    (re.compile(r"(?i)\b(?:decode|decipher|decrypt|translate|interpret|follow|execute|run)\b[^.\n]{0,40}\b(?:base64|base32|base16|rot13|rot-13|hex(?:adecimal)?|morse|binary|caesar|leetspeak|atbash|encoded|cipher)\b[^\n]{0,80}"), 0.6, "encoded-decode"),
+    (re.compile(r"(?i)\b(?:secure|hidden|secret|encoded) (?:system )?message\b"), 0.5, "encoded-secure-msg"),
+]
+_TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
+_B64_BLOB = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
+_HEX_BLOB = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}\s?){16,}(?![0-9a-fA-F])")
+_INSTRUCTION_WORDS = re.compile(r"(?i)\b(?:ignore|instructions?|system prompt|explain|how to|tell me|write|print|reveal|say|you are|password|make|give)\b")
+# Talking about injection (awareness, defence) is not an attack.
+_INJ_ABOUT = re.compile(
+    r"(?i)\b(?:what is|what are|what's|explain|how (?:do|can|should) (?:i|we) (?:prevent|detect|defend|mitigate|protect|stop)|"
+    r"(?:translate|what does|meaning of) the (?:phrase|sentence|words?)|how does|examples? of|defen[cs]e against|protect(?:ing)? against|mitigat\w+|detect(?:ing|ion of)?|classif\w+|is it (?:safe|possible))\b"
+    r"[^.\n?]{0,60}\b(?:prompt injection|jailbreak\w*|system prompt|injection attacks?)"
+)
+
+
+_GRANDMA_WHO = re.compile(r"(?i)\b(?:grand(?:ma|mother|pa|father)|granny|nana)\b")
+_GRANDMA_SLEEP = re.compile(r"(?i)\b(?:sleep|bedtime|lullab\w+|used to (?:tell|read|sing|recite)|miss (?:her|him))\b")
+_GRANDMA_LOOT = re.compile(r"(?i)\b(?:product keys?|license keys?|serial|napalm|meth\w*|synthes\w+|explosive|steps to (?:make|making|produce|producing)|recipe for)\b")
+
+
+def _decoded_instruction(blob: str) -> bool:
+    try:
+        raw = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True)
+        s = raw.decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    printable = sum(c.isprintable() or c.isspace() for c in s) / max(1, len(s))
+    return printable > 0.95 and len(s.split()) >= 3
+
+
+def _rot13_english(text: str) -> bool:
+    # A line of mostly-alphabetic words that reads as English after ROT13 is a smuggled payload.
+    import codecs
+
+    for line in text.split("\n"):
+        words = re.findall(r"[A-Za-z]{2,}", line)
+        if len(words) < 4:
+            continue
+        dec = codecs.decode(line, "rot13").lower()
+        common = re.findall(r"\b(?:the|and|to|of|a|in|is|you|for|how|with|that|on|your|this|are|what|make|instructions|tell|me)\b", dec)
+        orig = re.findall(r"\b(?:the|and|to|of|a|in|is|you|for|how|with|that|on|your|this|are|what|make|instructions|tell|me)\b", line.lower())
+        if len(common) >= 2 and len(common) > 2 * len(orig):
+            return True
+    return False
+
+
+def find_injection(text: str, doc: object | None = None) -> list[Span]:
+    """Instruction overrides, jailbreak personas, system-prompt extraction, indirect
+    injection, exfiltration links and smuggled (encoded / invisible) payloads."""
+    spans: list[Span] = []
+    tags = _TAG_CHARS.search(text)
+    if tags:
+        # Unicode tag characters are invisible; nobody types them by accident.
+        spans.append(_span("PROMPT_INJECTION", tags.start(), tags.end(), 0.95, "unicode-tags"))
+    total = 0.0
+    first = None
+    for rx, w, rec in _INJ_PATTERNS:
+        m = rx.search(text)
+        if m:
+            total += w
+            if first is None or w > first[2]:
+                first = (m.start(), m.end(), w, rec)
+    for m in _B64_BLOB.finditer(text):
+        blob = m.group()
+        if re.search(r"[a-z]", blob) and re.search(r"[A-Z]", blob) and _decoded_instruction(blob):
+            total += 0.5
+            first = first or (m.start(), m.end(), 0.5, "base64-payload")
+            break
+    hb = _HEX_BLOB.search(text)
+    if hb:
+        try:
+            dec = bytes.fromhex(re.sub(r"\s", "", hb.group())).decode("utf-8")
+            if len(dec.split()) >= 3 and all(c.isprintable() or c.isspace() for c in dec):
+                total += 0.5
+                first = first or (hb.start(), hb.end(), 0.5, "hex-payload")
+        except (ValueError, UnicodeDecodeError):
+            pass
+    if _rot13_english(text):
+        total += 0.5
+        first = first or (0, len(text), 0.5, "rot13-payload")
+    if _GRANDMA_WHO.search(text) and _GRANDMA_SLEEP.search(text) and _GRANDMA_LOOT.search(text):
+        total += 0.9
+        first = first or (0, len(text), 0.9, "grandma-exploit")
+    if first is None:
+        return spans
+    if _INJ_ABOUT.search(text) and total < 1.5:
+        return spans
+    if total >= 0.8:
+        spans.append(_span("PROMPT_INJECTION", first[0], first[1], min(0.99, 0.5 + total / 2), first[3]))
+    return spans
