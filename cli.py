@@ -104,6 +104,19 @@ def cmd_broker(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ledgergate.embedded import ensure_topics, topic_specs
+
+    s = _settings(args)
+    specs = topic_specs(s.topics, s.broker.partitions, s.broker.replication_factor)
+    asyncio.run(ensure_topics(s.broker.bootstrap, specs))
+    for t in specs:
+        print(f"{t.name}: {t.num_partitions} partitions")
+    return EXIT_OK
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from ledgergate.streams.wiring import run_worker
 
@@ -357,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file")
 
     cmd("broker", cmd_broker, "run the embedded Kafka-compatible broker (Tansu) and create the topics")
+    cmd("topics", cmd_topics, "create the topics (explicit partitions) on the configured broker")
     w = cmd("worker", cmd_worker, "run a stream worker (classify + decide)")
     w.add_argument("--ready-file", help=argparse.SUPPRESS)
     cmd("ledger", cmd_ledger, "run the ledger service (single sequencer; owns the DuckDB file; serves queries)")

@@ -102,3 +102,11 @@ def test_unreadable_configs(tmp_path: Path, text: str, fragment: str, capsys) ->
     f.write_text(text)
     assert main(["config", "check", str(f)]) == 2
     assert fragment in capsys.readouterr().err
+
+
+def test_compose_config_is_valid_with_its_secrets() -> None:
+    root = Path(__file__).resolve().parents[1]
+    s = load_settings(root / "compose" / "ledgergate.yaml",
+                      environ={"LEDGERGATE_SIGNING_KEY": "x", "LEDGERGATE_HASH_KEY": "y", "OPENAI_API_KEY": "sk"})
+    assert not s.broker.embedded and s.broker.bootstrap == "kafka:9092"
+    assert s.bundles()["default"].version >= 1
