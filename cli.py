@@ -62,6 +62,16 @@ def _time_arg(value: str) -> int:
     return int(t.timestamp() * 1_000_000)
 
 
+def _date_arg(value: str) -> str:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date: write YYYY-MM-DD") from None
+    return value
+
+
 # ------------------------------------------------------------------ commands
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -316,7 +326,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     s = _settings(args)
     with _client(args) as led:
-        path = run_report(s, led, kind=args.kind, from_us=args.from_, to_us=args.to,
+        path = run_report(s, led, kind=args.kind, from_date=args.from_, to_date=args.to,
                           tenant=args.tenant, route=args.route, out=Path(args.out),
                           progress=None if args.quiet else _progress)
     print(f"report written to {path}")
@@ -438,8 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = cmd("report", cmd_report, "render a compliance report from the ledger")
     rep.add_argument("kind", choices=["article12", "ll-2026-04"])
-    rep.add_argument("--from", dest="from_", type=_time_arg, required=True)
-    rep.add_argument("--to", type=_time_arg, required=True)
+    rep.add_argument("--from", dest="from_", type=_date_arg, required=True, help="YYYY-MM-DD (inclusive)")
+    rep.add_argument("--to", type=_date_arg, required=True, help="YYYY-MM-DD (inclusive)")
     rep.add_argument("--tenant")
     rep.add_argument("--route")
     rep.add_argument("--out", required=True, help="FILE.html, FILE.md or FILE.json")

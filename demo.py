@@ -153,11 +153,10 @@ def run_demo(workdir: Path) -> int:
                 f"{result.get('records')} records, {result.get('checkpoints')} checkpoints")
             for p in result.get("problems", []):
                 say(f"  {p}")
-            today = dt.datetime.now(dt.timezone.utc)
-            start = today - dt.timedelta(days=1)
-            report = run_report(settings, led, kind="article12",
-                                from_us=int(start.timestamp() * 1e6), to_us=int(today.timestamp() * 1e6) + 60_000_000,
-                                tenant=None, route=None, out=workdir / "article12-report.html", progress=None)
+            today = dt.datetime.now(dt.timezone.utc).date()
+            report = run_report(settings, led, kind="article12", from_date=today, to_date=today,
+                                tenant=None, route=None, out=workdir / "article12-report.html",
+                                progress=None, by="demo")
         say(f"\nreport:  {report}")
     finally:
         stack.stop()
