@@ -61,8 +61,10 @@ class Schema:
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.raw = dict(raw)
         self.name = str(raw["name"])
-        self.parsed = fastavro.parse_schema(self.raw, _write_hint=False)
-        canonical = to_parsing_canonical_form(self.parsed)
+        # parse once with fastavro's write hint so encoders reuse it (without
+        # the hint every schemaless_writer call re-prepares the schema)
+        self.parsed = fastavro.parse_schema(self.raw)
+        canonical = to_parsing_canonical_form(fastavro.parse_schema(self.raw, _write_hint=False))
         self.fingerprint = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
         # fastavro returns the fingerprint big-endian as hex; the spec frames it
         # little-endian.
