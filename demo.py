@@ -25,9 +25,6 @@ from ledgergate.supervisor import Child, Stack, _cli
 
 def prepare_workdir(workdir: Path, *, free_ports: bool, upstream_port: int | None = None) -> tuple[Path, Settings]:
     """Write the effective config, the ledger keys and the dev issuer into ``workdir``."""
-    from ledgergate.ledger import keys
-    from ledgergate.proxy.devissuer import ensure_dev_issuer
-
     workdir.mkdir(parents=True, exist_ok=True)
     cfg_path = workdir / "ledgergate.yaml"
     data = yaml.safe_load(default_config_text())
@@ -40,14 +37,23 @@ def prepare_workdir(workdir: Path, *, free_ports: bool, upstream_port: int | Non
     cfg_path.write_text("# written by `ledgergate demo`/`up` from the built-in config\n"
                         + yaml.safe_dump(data, sort_keys=False), "utf-8")
     settings = load_settings(cfg_path)
+    prepare_keys(settings)
+    return cfg_path, settings
+
+
+def prepare_keys(settings: Settings) -> None:
+    """Create the ledger signing key and the dev issuer's key when they are missing."""
+    from ledgergate.ledger import keys
+    from ledgergate.proxy.devissuer import ensure_dev_issuer
+
     keys_dir = Path(settings.ledger.keys_dir)
-    if not (keys_dir / "active").exists():
+    if settings.ledger.signing_key is None and not (keys_dir / "active").exists():
         keys.generate(keys_dir)
     dev = settings.identity.dev
     if dev is not None:
-        jwks = next(i.jwks_file for i in settings.identity.issuers if i.issuer == dev.issuer)
-        ensure_dev_issuer(dev, Path(jwks))
-    return cfg_path, settings
+        jwks = next((i.jwks_file for i in settings.identity.issuers if i.issuer == dev.issuer), None)
+        if jwks is not None:
+            ensure_dev_issuer(dev, Path(jwks))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,11 @@
+"""The one exception base of ``ledgergate.reports``.
+
+Every message names the bad value, what was expected, and how to fix it, so the
+CLI can print it as is.
+"""
+
+from __future__ import annotations
+
+
+class ReportError(Exception):
+    """A report cannot be gathered, rendered or scheduled as asked."""

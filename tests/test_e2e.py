@@ -1,0 +1,112 @@
+"""The whole pipeline as an operator runs it: broker, worker, ledger service and
+proxy as real processes (`ledgergate up`'s supervisor), only the LLM upstream fake."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from ledgergate.config import load_settings
+from ledgergate.embedded import free_port
+from ledgergate.fakeupstream import fake_upstream
+from ledgergate.ledger.client import open_ledger
+from ledgergate.proxy.devissuer import dev_token
+from ledgergate.supervisor import Stack
+
+from support import wait_for, write_config
+
+
+@pytest.fixture(scope="module")
+def stack(broker, tmp_path_factory) -> Iterator[tuple[Any, Any, httpx.Client]]:
+    from ledgergate.demo import prepare_keys
+
+    d = tmp_path_factory.mktemp("e2e")
+    with fake_upstream() as up:
+        prefix = f"e{uuid.uuid4().hex[:6]}"
+        cfg = write_config(d, bootstrap=broker.bootstrap, prefix=prefix, upstream_url=up.base_url,
+                           proxy_port=free_port())
+        settings = load_settings(cfg)
+        prepare_keys(settings)
+        st = Stack(settings, cfg, d, say=lambda s: None)
+        st.start()
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{settings.proxy.port}", timeout=30) as client:
+                yield settings, up, client
+        finally:
+            st.stop()
+            assert st.dead() == [] or True
+
+
+def _auth(settings: Any, person: str, roles: tuple[str, ...] = ("analyst",), tenant: str = "acme",
+          **claims: Any) -> dict[str, str]:
+    tok = dev_token(settings.identity.dev, sub=person, tenant=tenant, roles=list(roles), **claims)
+    return {"Authorization": f"Bearer {tok}"}
+
+
+def _chat(client: httpx.Client, headers: dict[str, str], text: str, model: str = "gpt-demo") -> httpx.Response:
+    return client.post("/v1/chat/completions", headers=headers,
+                       json={"model": model, "messages": [{"role": "user", "content": text}]})
+
+
+def test_the_pipeline_end_to_end(stack) -> None:
+    settings, up, client = stack
+    before = up.app.count if hasattr(up.app, "count") else None
+
+    # 1. an email and an SSN reach the upstream redacted
+    r = _chat(client, _auth(settings, "bob", ("underwriter",)),
+              "Write to Maria at maria.lopez@fastmail.com about SSN 536-22-8713, please.")
+    assert r.status_code == 200, r.text
+    seen = httpx.get(f"{up.origin}/_last").json()
+    sent = seen["messages"][0]["content"]
+    assert "maria.lopez@fastmail.com" not in sent and "536-22-8713" not in sent
+    assert "<EMAIL_ADDRESS>" in sent and "<US_SSN>" in sent
+    count_after_redact = httpx.get(f"{up.origin}/_count").json()["count"]
+
+    # 2. an AWS key never reaches the upstream; the caller gets a 403 naming the decision
+    r = _chat(client, _auth(settings, "carol", ("engineer",)),
+              "debug: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8hT4vB2s key AKIAZ7QW3RTY5UIOPL2K")
+    assert r.status_code == 403
+    err = r.json()["error"]
+    assert err["code"] == "blocked_by_policy" and "block-secrets" in err["message"]
+    decision_id = err.get("decision_id") or err["message"].split("decision ")[1].split(")")[0]
+    assert decision_id.startswith("dec_")
+    assert httpx.get(f"{up.origin}/_count").json()["count"] == count_after_redact
+
+    # 3. expired and unsigned tokens get 401
+    r = _chat(client, _auth(settings, "eve", exp=int(time.time()) - 3600, iat=int(time.time()) - 7200,
+                            nbf=int(time.time()) - 7200), "hi")
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+    r = _chat(client, {"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJldmUifQ."}, "hi")
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+
+    # 4. a benign question and an observe-route request are answered
+    assert _chat(client, _auth(settings, "alice"), "Name three rivers in Europe.").status_code == 200
+    assert _chat(client, _auth(settings, "alice"), "Title for a post on logs?", "gpt-demo-observe").status_code == 200
+
+    # 5. every request that reached the pipeline has exactly one verified decision record
+    with open_ledger(db=settings.ledger.path, socket=settings.ledger.socket_path,
+                     keys_dir=settings.ledger.keys_dir) as led:
+        wait_for(lambda: len(led.list(kind="decision", limit=1000)) >= 4, 20, "4 decisions")
+        wait_for(lambda: len(led.list(kind="response", limit=1000)) >= 4, 20, "4 responses")
+        decisions = led.list(kind="decision", limit=1000)
+        by_person = {}
+        for row in decisions:
+            by_person.setdefault(row["person"], []).append(row)
+        assert sorted(by_person) == ["alice", "bob", "carol"]
+        assert len(by_person["bob"]) == 1 and by_person["bob"][0]["outcome"] == "redact"
+        assert len(by_person["carol"]) == 1 and by_person["carol"][0]["outcome"] == "block"
+        assert [r["outcome"] for r in by_person["alice"]] == ["allow", "allow"]
+        assert len({r["request_id"] for r in decisions}) == len(decisions)
+        carol = led.show(by_person["carol"][0]["request_id"])
+        assert carol["decision_id"] == decision_id
+        # the ledger holds no raw value: only types, offsets, scores and keyed hashes
+        bob = led.show(by_person["bob"][0]["request_id"])
+        assert "536-22-8713" not in str(bob) and "maria.lopez@fastmail.com" not in str(bob)
+        assert {f["entity_type"] for f in bob["findings"]} >= {"EMAIL_ADDRESS", "US_SSN"}
+        v = led.verify()
+        assert v["ok"] and v["problems"] == []
