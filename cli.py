@@ -136,8 +136,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     from ledgergate.ledger.service import run_service
+    from ledgergate.reportcli import report_schedule
 
-    return run_service(_settings(args))
+    return run_service(_settings(args), background=report_schedule)
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:

@@ -50,3 +50,78 @@ def run_report(settings: Settings, led: Any, *, kind: str, from_date: str | dt.d
     if progress:
         progress("done", 1.0)
     return out
+
+
+class LocalLedger:
+    """The ledger service's own view of its ledger, for reports generated on a schedule."""
+
+    def __init__(self, ops: Any, writer: Any) -> None:
+        self._ops = ops
+        self._writer = writer
+
+    def verify(self) -> dict[str, Any]:
+        return self._ops.verify()
+
+    def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        return self._ops.query(sql, params)
+
+    def append_report(self, report: dict[str, Any], *, by: str) -> None:
+        from ledgergate.ledger.entries import from_report
+
+        self._writer.append_batch([from_report(report, recorded_at_us=dt_now_us(), by=by)])
+
+
+def dt_now_us() -> int:
+    import time
+
+    return time.time_ns() // 1000
+
+
+def run_due_reports(settings: Settings, led: Any, now: dt.datetime) -> list[Path]:
+    """Generate every scheduled report that is due; returns the files written."""
+    import logging
+
+    from ledgergate.ledger.sign import decode_record
+    from ledgergate.reports.errors import ReportError
+    from ledgergate.reports.schedule import due_reports, last_runs_from_reports
+
+    log = logging.getLogger("ledgergate.reports")
+    schedules = settings.reports.schedules
+    if not schedules:
+        return []
+    done = []
+    for (payload,) in led.query("SELECT payload FROM records WHERE kind = 'report' ORDER BY seq"):
+        rep = decode_record(bytes(payload)).get("report") or {}
+        done.append((rep.get("kind"), rep.get("period_from"), rep.get("period_to"), rep.get("tenant")))
+    tenants = [t for (t,) in led.query("SELECT DISTINCT tenant FROM records WHERE tenant IS NOT NULL ORDER BY 1")]
+    written = []
+    by_kind = {s.kind: s for s in schedules}
+    for due in due_reports(schedules, last_runs_from_reports(done), now, tenants=tenants):
+        sched = by_kind[due.kind]
+        name = f"{due.kind}-{due.tenant or 'all'}-{due.period_from}_{due.period_to}.{sched.format}"
+        try:
+            written.append(run_report(settings, led, kind=due.kind, from_date=due.period_from,
+                                      to_date=due.period_to, tenant=due.tenant, route=None,
+                                      out=Path(sched.out_dir) / name, progress=None, by="schedule"))
+            log.warning("scheduled report written: %s", written[-1])
+        except ReportError as exc:
+            log.warning("scheduled report %s not generated: %s", name, exc)
+    return written
+
+
+async def report_schedule(settings: Settings, ops: Any, writer: Any, stop: Any,
+                          every_s: float = 60.0) -> None:
+    """Background task of the ledger service: generate due reports once a minute."""
+    import asyncio
+    import logging
+
+    led = LocalLedger(ops, writer)
+    while not stop.is_set():
+        try:
+            run_due_reports(settings, led, dt.datetime.now(dt.timezone.utc))
+        except Exception:  # a report must never take the ledger down
+            logging.getLogger("ledgergate.reports").exception("scheduled report run failed")
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except asyncio.TimeoutError:
+            pass

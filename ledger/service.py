@@ -190,8 +190,12 @@ def load_keyring(settings: Settings) -> keys_mod.Keyring:
     return keys_mod.load_dir(led.keys_dir)
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Run sink and API until ``stop`` is set (or SIGTERM/SIGINT)."""
+Background = Callable[[Settings, LedgerOps, LedgerWriter, asyncio.Event], Awaitable[None]]
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
+                background: Background | None = None) -> None:
+    """Run sink and API (and ``background``, e.g. the report schedule) until ``stop`` is set."""
     import uvicorn
 
     led = settings.ledger
@@ -223,6 +227,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 client_id=f"ledgergate-ledger-{led.ledger_id}")
     sink_task: asyncio.Task[None] | None = None
+    bg_task: asyncio.Task[None] | None = None
     try:
         while not stop.is_set():
             try:
@@ -238,6 +243,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 break
             await asyncio.sleep(0.02)
         sink_task = asyncio.create_task(sink.run(consumer, stop))
+        bg_task = asyncio.create_task(background(settings, ops, writer, stop)) if background else None
         stop_wait = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({sink_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         if sink_task in done and sink_task.exception():
@@ -246,6 +252,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         stop.set()
         if sink_task and not sink_task.done():
             await asyncio.wait({sink_task}, timeout=5)
+        if background and bg_task is not None:
+            await asyncio.wait({bg_task}, timeout=5)
         await consumer.stop()
         server.should_exit = True
         await asyncio.wait({api_task}, timeout=5)
@@ -255,7 +263,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         sock.unlink(missing_ok=True)
 
 
-def run_service(settings: Settings) -> int:
+def run_service(settings: Settings, *, background: Background | None = None) -> int:
     """Foreground entry point of `ledgergate ledger`."""
     try:
         import uvloop
@@ -263,5 +271,5 @@ def run_service(settings: Settings) -> int:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         pass
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, background=background))
     return 0
