@@ -31,7 +31,7 @@ from ledgergate.ledger import entries as entry_mod
 from ledgergate.ledger import keys as keys_mod
 from ledgergate.ledger.errors import LedgerError, NotFoundError
 from ledgergate.ledger.ops import LedgerOps
-from ledgergate.ledger.store import LedgerWriter, connect
+from ledgergate.ledger.store import LedgerReader, LedgerWriter, LegalHold, connect
 from ledgergate.schemas.codec import Codec, SchemaError, default_codec
 
 log = logging.getLogger("ledgergate.ledger")
@@ -91,7 +91,11 @@ class LedgerSink:
             else:
                 consumer.seek(tp, pos)
         log.info("ledger sink reading %d partitions from stored offsets", len(tps))
+        next_check = time.monotonic() + 1.0
         while not stop.is_set():
+            if time.monotonic() >= next_check:
+                await self._rewind_if_log_restarted(consumer, tps)
+                next_check = time.monotonic() + 1.0
             batch = await consumer.getmany(timeout_ms=50, max_records=self._batch_max)
             msgs = [m for ms in batch.values() for m in ms]
             if msgs:
@@ -101,6 +105,67 @@ class LedgerSink:
                 self.appended += len(results) - dup
                 self.skipped += dup
             self._writer.maybe_checkpoint(_now_us())
+
+    async def _rewind_if_log_restarted(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
+        """A broker that lost its log (the in-memory embedded one, restarted) starts
+        offsets again at 0; a position past the log end means that happened, so read
+        that partition from its beginning (duplicates are skipped by request id)."""
+        try:
+            ends = await consumer.end_offsets(tps)
+        except KafkaError:
+            return
+        for tp in tps:
+            try:
+                pos = await consumer.position(tp)
+            except KafkaError:
+                continue
+            if ends.get(tp, pos) < pos:
+                log.warning("%s[%d] log end %d is before our position %d: the broker lost its log; "
+                            "re-reading from the start", tp.topic, tp.partition, ends[tp], pos)
+                await consumer.seek_to_beginning(tp)
+
+
+def config_holds(settings: Settings) -> list[LegalHold]:
+    """The config's legal holds as store holds (dates → [from, to+1 day) in µs)."""
+    out = []
+    for h in settings.ledger.legal_holds:
+        f = _day_us(h.from_date) if h.from_date else None
+        t = _day_us(h.to_date) + 86_400_000_000 if h.to_date else None
+        out.append(LegalHold(h.tenant, f, t, h.reason or "legal hold (config)"))
+    return out
+
+
+def _day_us(d: Any) -> int:
+    import datetime as dt
+
+    return int(dt.datetime.combine(d, dt.time(), dt.timezone.utc).timestamp()) * 1_000_000
+
+
+def apply_retention(settings: Settings, writer: LedgerWriter, reader: LedgerReader, now_us: int) -> list[Any]:
+    """Prune records older than ``retention_days`` except under legal hold (stored or configured).
+
+    Leaves, checkpoints and idempotency keys stay, so the ledger still verifies
+    and reports the pruned range as pruned, not missing.
+    """
+    cutoff = now_us - settings.ledger.retention_days * 86_400_000_000
+    holds = list(reader.holds()) + config_holds(settings)
+    return writer.prune(cutoff, holds, reason=f"retention {settings.ledger.retention_days} days", now=now_us)
+
+
+async def retention_loop(settings: Settings, writer: LedgerWriter, reader: LedgerReader, stop: asyncio.Event,
+                         every_s: float = 3600.0) -> None:
+    """Prune on start and then hourly."""
+    while not stop.is_set():
+        try:
+            pruned = apply_retention(settings, writer, reader, _now_us())
+            if pruned:
+                log.warning("retention pruned %s", ", ".join(f"{p.from_seq}..{p.to_seq}" for p in pruned))
+        except LedgerError as exc:
+            log.error("retention failed: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except asyncio.TimeoutError:
+            pass
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[tuple[int, Any]]]
@@ -228,6 +293,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                                 client_id=f"ledgergate-ledger-{led.ledger_id}")
     sink_task: asyncio.Task[None] | None = None
     bg_task: asyncio.Task[None] | None = None
+    retention_task: asyncio.Task[None] | None = None
     try:
         while not stop.is_set():
             try:
@@ -244,6 +310,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             await asyncio.sleep(0.02)
         sink_task = asyncio.create_task(sink.run(consumer, stop))
         bg_task = asyncio.create_task(background(settings, ops, writer, stop)) if background else None
+        retention_task = asyncio.create_task(retention_loop(settings, writer, LedgerReader(con), stop))
         stop_wait = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({sink_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         if sink_task in done and sink_task.exception():
@@ -252,8 +319,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         stop.set()
         if sink_task and not sink_task.done():
             await asyncio.wait({sink_task}, timeout=5)
-        if background and bg_task is not None:
-            await asyncio.wait({bg_task}, timeout=5)
+        for t in (bg_task, retention_task):
+            if t is not None:
+                await asyncio.wait({t}, timeout=5)
         await consumer.stop()
         server.should_exit = True
         await asyncio.wait({api_task}, timeout=5)
