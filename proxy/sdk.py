@@ -1,0 +1,178 @@
+"""A small producer for other gateways: publish RequestEvent / ResponseEvent like the proxy does.
+
+::
+
+    from ledgergate.proxy.sdk import EventProducer
+
+    async with EventProducer("127.0.0.1:19092", "lg") as p:
+        rid = await p.publish_request(principal={"person": "alice", "tenant": "acme",
+                                                 "roles": ["analyst"], "auth_method": "jwt"},
+                                      route_id="assistant", mode="observe",
+                                      parts=[{"path": "/messages/0/content", "role": "user", "text": "hi"}])
+        await p.publish_response(request_id=rid, ..., outcome="forwarded", forwarded="original", status=200)
+
+Records are validated against the packaged Avro schemas (the same ones the
+proxy and the workers use) and encoded with the same single-object encoding;
+:class:`EventValidationError` lists every failing field path. Missing
+``request_id``/``received_at_us``/``answered_at_us`` are filled in; ``source``
+defaults to ``ingest``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Mapping
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from ledgergate.config import Topics
+from ledgergate.schemas.codec import encode, schema
+
+_PRIMS = {
+    "string": (str,), "long": (int,), "int": (int,), "double": (float, int), "float": (float, int),
+    "boolean": (bool,), "bytes": (bytes,), "null": (type(None),),
+}
+
+
+class EventValidationError(ValueError):
+    """A record does not fit its schema; ``problems`` lists ``(field path, message)``."""
+
+    def __init__(self, name: str, problems: list[tuple[str, str]]) -> None:
+        self.name = name
+        self.problems = problems
+        super().__init__(f"invalid {name}: " + "; ".join(f"{p}: {m}" for p, m in problems))
+
+
+def _check(t: Any, v: Any, path: str, named: dict[str, Any], out: list[tuple[str, str]]) -> Any:
+    """Validate ``v`` against Avro type ``t``; returns the value with defaults filled."""
+    if isinstance(t, str) and t in named:
+        t = named[t]
+    if isinstance(t, str):
+        ok = _PRIMS.get(t)
+        if ok is None:
+            out.append((path, f"unknown Avro type {t!r}"))
+            return v
+        if isinstance(v, bool) and t != "boolean":
+            ok = ()
+        if not isinstance(v, ok):
+            out.append((path, f"expected {t}, got {type(v).__name__} {v!r:.40}"))
+        elif t == "int" and not -2**31 <= v < 2**31:
+            out.append((path, f"{v} does not fit a 32-bit int"))
+        return v
+    if isinstance(t, list):  # union: null first in our schemas
+        if v is None and "null" in t:
+            return None
+        non_null = [x for x in t if x != "null"]
+        if len(non_null) == 1:
+            return _check(non_null[0], v, path, named, out)
+        for x in non_null:
+            trial: list[tuple[str, str]] = []
+            r = _check(x, v, path, named, trial)
+            if not trial:
+                return r
+        out.append((path, f"matches none of {t}"))
+        return v
+    kind = t.get("type")
+    if kind == "record":
+        named[t["name"]] = t
+        if "namespace" in t:
+            named[f"{t['namespace']}.{t['name']}"] = t
+        if not isinstance(v, Mapping):
+            out.append((path, f"expected an object ({t['name']}), got {type(v).__name__}"))
+            return v
+        res: dict[str, Any] = {}
+        known = set()
+        for f in t["fields"]:
+            known.add(f["name"])
+            fp = f"{path}.{f['name']}" if path else f["name"]
+            if f["name"] in v:
+                res[f["name"]] = _check(f["type"], v[f["name"]], fp, named, out)
+            elif "default" in f:
+                res[f["name"]] = f["default"] if not isinstance(f["default"], (list, dict)) else type(f["default"])()
+            else:
+                out.append((fp, "required field is missing"))
+        for k in v:
+            if k not in known:
+                out.append((f"{path}.{k}" if path else str(k), f"unknown field; {t['name']} has {sorted(known)}"))
+        return res
+    if kind == "array":
+        if not isinstance(v, list):
+            out.append((path, f"expected an array, got {type(v).__name__}"))
+            return v
+        return [_check(t["items"], x, f"{path}[{i}]", named, out) for i, x in enumerate(v)]
+    if kind == "map":
+        if not isinstance(v, Mapping):
+            out.append((path, f"expected an object of {t['values']}, got {type(v).__name__}"))
+            return v
+        return {k: _check(t["values"], x, f"{path}.{k}", named, out) for k, x in v.items()}
+    return _check(kind, v, path, named, out)
+
+
+def validate(name: str, record: Any) -> dict[str, Any]:
+    """The record with defaults filled; EventValidationError listing every failing path."""
+    problems: list[tuple[str, str]] = []
+    out = _check(schema(name).raw, record, "", {}, problems)
+    if problems:
+        raise EventValidationError(name, problems)
+    return out
+
+
+def complete_request(record: Mapping[str, Any], source: str = "ingest") -> dict[str, Any]:
+    """Fill the fields a producer may leave out: request_id, received_at_us, source."""
+    r = dict(record)
+    r.setdefault("request_id", str(uuid.uuid4()))
+    r.setdefault("received_at_us", time.time_ns() // 1000)
+    r.setdefault("source", source)
+    return r
+
+
+class EventProducer:
+    """Publishes validated RequestEvent/ResponseEvent records (key = request_id, acks=all)."""
+
+    def __init__(self, bootstrap: str, topic_prefix: str = "lg", *, source: str = "ingest",
+                 timeout_ms: int = 5000) -> None:
+        self.topics = Topics.for_prefix(topic_prefix)
+        self.source = source
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
+                                          linger_ms=0, request_timeout_ms=timeout_ms)
+        self._started = False
+
+    async def start(self) -> None:
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            raise ConnectionError(f"cannot reach the broker: {exc!r}; check the bootstrap address") from exc
+        self._started = True
+
+    async def stop(self) -> None:
+        if self._started:
+            await self._producer.stop()
+            self._started = False
+
+    async def __aenter__(self) -> "EventProducer":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def publish_request(self, record: Mapping[str, Any] | None = None, **fields: Any) -> str:
+        """Validate, encode and publish a RequestEvent; returns its request_id."""
+        rec = validate("RequestEvent", complete_request({**(record or {}), **fields}, self.source))
+        await self._producer.send_and_wait(self.topics.requests, encode("RequestEvent", rec),
+                                           key=rec["request_id"].encode())
+        return str(rec["request_id"])
+
+    async def publish_response(self, record: Mapping[str, Any] | None = None, **fields: Any) -> str:
+        """Validate, encode and publish a ResponseEvent; returns its request_id."""
+        r = {**(record or {}), **fields}
+        now = time.time_ns() // 1000
+        r.setdefault("answered_at_us", now)
+        r.setdefault("received_at_us", now)
+        r.setdefault("source", self.source)
+        rec = validate("ResponseEvent", r)
+        await self._producer.send_and_wait(self.topics.responses, encode("ResponseEvent", rec),
+                                           key=rec["request_id"].encode())
+        return str(rec["request_id"])
