@@ -57,6 +57,17 @@ class BrokerConfig(_Frozen):
     topic_prefix: str = Field("lg", pattern=_ID)
     partitions: int = Field(4, ge=1, le=256)
     replication_factor: int = Field(1, ge=1)
+    fetch_max_wait_ms: int | None = Field(
+        None, ge=1, le=30_000,
+        description="consumer fetch wait; default 5 on the embedded broker (it answers a fetch only "
+                    "when the wait ends), 500 on Kafka (which answers as soon as data arrives)")
+
+    @property
+    def fetch_wait_ms(self) -> int:
+        """The consumer fetch wait in force (see ``fetch_max_wait_ms``)."""
+        if self.fetch_max_wait_ms is not None:
+            return self.fetch_max_wait_ms
+        return 5 if self.embedded else 500
 
     @property
     def embedded(self) -> bool:

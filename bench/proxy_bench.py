@@ -111,13 +111,17 @@ async def _load(base_url: str, model: str, concurrency: int, requests: int, warm
 
 
 def _measure(base_url: str, model: str, c: int, requests: int, warmup: int, auth: str | None,
-             pid: int | None) -> dict[str, float]:
+             pid: int | None, others: tuple[int, ...] = ()) -> dict[str, float]:
+    """Latency of a closed loop; CPU ms/request of the proxy and (``others``) the whole pipeline."""
     import uvloop
 
     cpu0 = _cpu_seconds(pid) if pid else 0.0
+    all0 = sum(_cpu_seconds(p) for p in others)
     res = uvloop.run(_load(base_url, model, c, requests, warmup, auth))
     if pid:
         res["cpu_ms"] = (_cpu_seconds(pid) - cpu0) / res["n"] * 1e3
+        if others:
+            res["pipeline_cpu_ms"] = res["cpu_ms"] + (sum(_cpu_seconds(p) for p in others) - all0) / res["n"] * 1e3
     return res
 
 
@@ -148,9 +152,16 @@ async def _responder(bootstrap: str, prefix: str) -> None:
         await prod.send(req["reply_to"], encode("Decision", d), key=m.key)
 
 
+def _default_bundle() -> dict:
+    from ledgergate.config import default_config_text
+
+    return yaml.safe_load(default_config_text())["policies"][0]["bundle"]
+
+
 def _config(work: Path, broker: str, prefix: str, upstream_port: int, proxy_port: int) -> Path:
     cfg = {
-        "broker": {"bootstrap_servers": broker, "topic_prefix": prefix, "partitions": 4},
+        "broker": {"bootstrap_servers": broker, "topic_prefix": prefix, "partitions": 4,
+                      "fetch_max_wait_ms": 5},
         "identity": {"api_keys": [{"id": "bench", "sha256": hashlib.sha256(KEY.encode()).hexdigest(),
                                    "person": "bench", "tenant": "bench", "roles": ["analyst"]}]},
         "upstreams": [{"id": "fake", "base_url": f"http://127.0.0.1:{upstream_port}/v1"}],
@@ -160,8 +171,9 @@ def _config(work: Path, broker: str, prefix: str, upstream_port: int, proxy_port
             {"id": "enf", "path_prefix": "/r/enf", "models": ["m-enf"], "upstream": "fake", "mode": "enforce",
              "policy": "p", "allowed_roles": ["analyst"], "hold_timeout_ms": 5000},
         ],
-        "policies": [{"id": "p", "bundle": {"id": "p", "version": 1, "rules": [
-            {"id": "allow", "action": "allow", "match": {"always": True}}]}}],
+        # the demo's default bundle: secrets, injection, MNPI blocked, PII/PHI redacted,
+        # so enforce numbers include real classification of every prompt
+        "policies": [{"id": "p", "bundle": {**_default_bundle(), "id": "p"}}],
         "proxy": {"host": "127.0.0.1", "port": proxy_port, "spool_dir": str(work / "spool"),
                   "instance_id": "bench"},
     }
@@ -173,8 +185,9 @@ def _config(work: Path, broker: str, prefix: str, upstream_port: int, proxy_port
 def _row(name: str, r: dict[str, float], direct: dict[str, float] | None) -> str:
     d = f"{r['p50'] - direct['p50']:+7.3f}" if direct else "      -"
     cpu = f"{r['cpu_ms']:7.3f}" if "cpu_ms" in r else "      -"
+    pipe = f"  proxy+worker+broker CPU {r['pipeline_cpu_ms']:6.3f} ms/req" if "pipeline_cpu_ms" in r else ""
     return (f"  {name:<16} p50 {r['p50']:7.3f} ms  p99 {r['p99']:7.3f} ms  {r['rps']:8.0f} rps"
-            f"  Δp50 {d} ms  proxy CPU {cpu} ms/req  errors {int(r['errors'])}")
+            f"  Δp50 {d} ms  proxy CPU {cpu} ms/req{pipe}  errors {int(r['errors'])}")
 
 
 def _clients(n: int) -> None:
@@ -245,6 +258,8 @@ def main() -> None:
     ap.add_argument("--worker-cmd", default=None,
                     help="command starting a real worker ({bootstrap} {prefix} filled in) instead of the responder")
     ap.add_argument("--modes", default="observe,enforce")
+    ap.add_argument("--responder", action="store_true",
+                    help="a stand-in that allows everything instead of the real worker (isolates proxy cost)")
     ap.add_argument("--clients", action="store_true",
                     help="only compare HTTP clients (lean vs aiohttp vs httpx) against the fake upstream")
     args = ap.parse_args()
@@ -275,6 +290,16 @@ def main() -> None:
                 procs.append(subprocess.Popen(cmd, shell=True, start_new_session=True,
                                               stdout=open(work / "worker.log", "ab"), stderr=subprocess.STDOUT))
                 decider = f"real worker: {cmd}"
+            elif not args.responder:
+                ready = work / "worker.ready"
+                wk = _spawn([PY, "-m", "ledgergate", "worker", "--config", str(cfg), "--ready-file", str(ready)],
+                            work / "worker.log")
+                procs.append(wk)
+                deadline = time.monotonic() + 120
+                while not ready.exists() and time.monotonic() < deadline and wk.poll() is None:
+                    time.sleep(0.1)
+                decider = ("the real worker (Presidio + our detectors, the demo's default policy), "
+                           f"pid {wk.pid}")
             else:
                 rp = subprocess.Popen([PY, __file__, "--_responder", broker.bootstrap, prefix],
                                       stdout=subprocess.PIPE, stderr=open(work / "responder.log", "ab"),
@@ -293,8 +318,9 @@ def main() -> None:
             print(_row("direct", direct, None))
             for mode in modes:
                 route = "obs" if mode == "observe" else "enf"
+                others = tuple(p.pid for p in procs if p is not px and p is not up) + (broker.proc.pid,)
                 r = _measure(f"http://127.0.0.1:{px_port}/r/{route}/v1", f"m-{route}", c, args.requests,
-                             args.warmup, KEY, px.pid)
+                             args.warmup, KEY, px.pid, others if mode == "enforce" else ())
                 print(_row(f"proxy {mode}", r, direct))
     finally:
         for p in reversed(procs):

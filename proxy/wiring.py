@@ -50,7 +50,8 @@ def build_proxy(settings: Settings, *, authenticator: Authenticator | None = Non
     spool = Spool(settings.proxy.spool_dir / iid)
     publisher = Publisher(bootstrap, spool, publish_timeout_ms=settings.proxy.publish_timeout_ms,
                           client_id=client_id)
-    waiter = DecisionWaiter(bootstrap, topics.replies(iid), client_id=client_id)
+    waiter = DecisionWaiter(bootstrap, topics.replies(iid), client_id=client_id,
+                            fetch_max_wait_ms=settings.broker.fetch_wait_ms)
     upstreams = {u.id: UpstreamClient(u) for u in settings.upstreams}
 
     async def prepare() -> None:

@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 
 from ledgergate.config import Settings
 from ledgergate.schemas.codec import Codec, SchemaError
+from ledgergate.streams import transport
 from ledgergate.streams.decide import Decider, DecideError, blocked_for_error
 from ledgergate.streams.policy.registry import PolicyRegistry, PolicyUpdateError
 
@@ -52,9 +53,10 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
     """The Faust app of one worker process (no I/O until it is started)."""
     b = settings.broker
     topics = settings.topics
+    transport.register(b.fetch_wait_ms)
     app = faust.App(
         settings.worker.group_id,
-        broker=[f"kafka://{h}" for h in b.bootstrap.split(",")],
+        broker=[f"{transport.SCHEME}://{h}" for h in b.bootstrap.split(",")],
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=b.partitions,

@@ -14,7 +14,8 @@ def write_config(directory: Path, *, bootstrap: str, prefix: str, group: str | N
     from ledgergate.config import default_config_text
 
     data = yaml.safe_load(default_config_text())
-    data["broker"] = {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 4}
+    data["broker"] = {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 4,
+                      "fetch_max_wait_ms": 5}
     data["worker"] = {"group_id": group or f"{prefix}-workers"}
     data["proxy"]["port"] = proxy_port
     data["ledger"]["checkpoint_every"] = 50
