@@ -38,7 +38,7 @@ _CLINICAL = re.compile(
     r"prior auth(?:orization)?|medical necessity|health plan|member id|insurance claim|copay|"
     r"colonoscopy|endoscopy|mammogram|polyps?|screening|nodule|lesion|mass|ldl|hdl|refill|supply|recovering from|repair|injury|"
     r"rotator cuff|sprain|concussion|fever|infection|\w+(?:statin|pril|olol|sartan|formin|mab|nib|azole|cillin|mycin|prazole|oxetine|triptan|pine|done)|"
-    r"test results?|positive for|negative for|came back|ejection fraction|bmi|glucose|potassium|creatinine)\b"
+    r"test results?|positive for|negative for|came back|chest pain|troponin|heparin|shortness of breath|ejection fraction|bmi|glucose|potassium|creatinine)\b"
 )
 # ICD-10-CM codes (letter, two digits, optional decimal part); U is reserved so excluded.
 _ICD10 = re.compile(r"\b([A-TV-Z]\d{2}(?:\.\d{1,4}[A-Z]?)?)\b")
@@ -78,7 +78,18 @@ _MNPI_SECRECY = re.compile(
     r"secretly|off the record|leak(?:s|ed|ing)?|insider list|deal team|project [A-Z][a-z]+|(?:trading )?blackout|heads[- ]up|between us|"
     r"keep (?:this|it) (?:quiet|secret|between)|nobody outside|no one outside|outside (?:this group|the board|the company)|"
     r"market doesn'?t know|street doesn'?t know|not priced in|(?:need|required) to disclose|wait (?:for|until) (?:the )?earnings|"
-    r"told (?:the|our) (?:leadership|board|executive|management) team|the print is|embargoed)\b"
+    r"told (?:the|our) (?:leadership|board|executive|management) team|the print is|embargoed|"
+    # Not-yet-released figures and deal processes.
+    r"(?:won't|will not|isn't|is not|aren't|are not) (?:be )?(?:announced|disclosed|released|public|out)|"
+    r"preliminary|unaudited|unreported|unpublished|pre-release|data[- ]room|signed (?:the|an) nda|"
+    r"(?:don'?t|do not) (?:circulate|leak|forward|post)|"
+    r"(?:public|announced|disclosed|official|out) yet|nothing(?:'s| is) (?:public|announced|out)|"
+    r"(?:street|market|analysts|investors|nobody|no one)(?: still)? (?:has|have|doesn'?t|don'?t|does not|do not) (?:no idea|know|expect)|"
+    r"before we (?:report|announce|disclose|release|file|go public)|"
+    # A disclosure still in the future: "we disclose on Friday", "the release goes out tomorrow".
+    r"we(?:'ll| will)? (?:disclose|announce|report|release|file|pre-announce) (?:on|next|this|tomorrow|after|before|later)|"
+    r"(?:news|announcement|release|press release|8-k|filing|it) (?:drops|goes out|comes out|hits|lands|is due|is scheduled) (?:on |after |before |next |this |tomorrow|monday|tuesday|wednesday|thursday|friday)|"
+    r"(?<!last )(?<!yesterday's )(?:on|at|during) (?:the |our |tomorrow's |monday's |tuesday's |wednesday's |thursday's |friday's |next week's )(?:earnings |investor )?call)\b"
 )
 _MNPI_EVENT = re.compile(
     r"(?i)\b(?:earnings|revenue|eps|guidance|forecast|bookings|quarter(?:ly)?|q[1-4]|results|margin|profit|loss|same-store sales|"
@@ -86,12 +97,14 @@ _MNPI_EVENT = re.compile(
     r"target|dividend|buyback|share repurchase|stock split|layoffs?|headcount|job cuts|cutting|restructuring|reorg|bankruptcy|"
     r"chapter 11|ceo|cfo|resign(?:ation|s|ing)?|step(?:ping)? down|appointed|fda approval|trial results|contract|renew|"
     r"largest customer|offering|ipo|spin[- ]?off|divest\w*|write[- ]?down|impairment|recall|investigation|subpoena|"
-    r"consensus|street(?:'s)?|shares?|stock|ticker|valuation|per share|call options|8-k|press release|disclos\w+)\b"
+    r"consensus|street(?:'s)?|shares?|stock|ticker|valuation|per share|call options|8-k|press release|disclos\w+|"
+    r"laying off|lay off|miss(?:ed)? the quarter|beat the quarter|ebitda|fda|phase [123i]+|primary endpoint|pre-announcement)\b"
 )
 _MNPI_TRADE = re.compile(
     r"(?i)\b(?:buy|sell|short|load up on|dump|calls|puts|call options|put options|position)\b[^.\n]{0,80}\b(?:before|ahead of|prior to)\b"
     r"[^.\n]{0,60}\b(?:announce\w*|news|public|earnings|release|deal|close)"
     r"|\b(?:not public yet|isn't public|non-public|inside information|insider)\b[^\n]{0,120}\b(?:should i|can i|let's|we should)\s+(?:buy|sell|short|trade)"
+    r"|\b(?:news|announcement|it) (?:drops|goes out|comes out|hits)\b[^\n]{0,80}\b(?:should i|can i|let's|we should)\s+(?:buy|sell|short|trade|dump|load up)"
 )
 # Questions about the concept are not MNPI.
 _MNPI_ABOUT = re.compile(
@@ -121,7 +134,7 @@ def find_mnpi(text: str, doc: object | None = None) -> list[Span]:
 
 def _has_specifics(text: str) -> bool:
     # Material information is concrete: an amount, a percentage, a date or a named issuer.
-    return bool(re.search(r"(?i:\bq[1-4]\b|\bfy\d\d)|\b(?:next|this|last) (?:week|month|quarter|[A-Z][a-z]+day)\b|\btoday\b|\bthe \d+(?:st|nd|rd|th)\b|\$\s?\d|\d+(?:\.\d+)?\s?%|\b\d+(?:\.\d+)?\s?(?:million|billion|[mbk])\b|\bq[1-4]\b|[A-Z][a-z]+ (?:Inc|Corp|Holdings|Group|Retail|Analytics|Cloud|Labs|Systems|Pharma\w*|Bio\w*|Energy|Motors|Bank)\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December) \d{1,2}\b|\bnext (?:week|month|quarter|monday|tuesday|wednesday|thursday|friday)\b", text))
+    return bool(re.search(r"(?i:\bq[1-4]\b|\bfy\d\d|\b(?:on|by|next|this|in) (?:monday|tuesday|wednesday|thursday|friday|january|february|march|april|june|july|august|september|october|november|december)\b|\b(?:monday|tuesday|wednesday|thursday|friday)'s\b|\btomorrow\b|\d[\d,]* (?:people|employees|jobs|staff|roles|positions)\b|\bphase [123]\b|\b\d+(?:\.\d+)?x\b)|\b(?:next|this|last) (?:week|month|quarter|[A-Z][a-z]+day)\b|\btoday\b|\bthe \d+(?:st|nd|rd|th)\b|\$\s?\d|\d+(?:\.\d+)?\s?%|\b\d+(?:\.\d+)?\s?(?:million|billion|[mbk])\b|\bq[1-4]\b|[A-Z][a-z]+ (?:Inc|Corp|Holdings|Group|Retail|Analytics|Cloud|Labs|Systems|Pharma\w*|Bio\w*|Energy|Motors|Bank)\b|\b(?:January|February|March|April|May|June|July|August|September|October|November|December) \d{1,2}\b|\bnext (?:week|month|quarter|monday|tuesday|wednesday|thursday|friday)\b", text))
 
 
 # ============================================================================= SOURCE_CODE
@@ -154,11 +167,31 @@ _CODE_LINE = [
     (re.compile(r"^\s*\w+(?:\.\w+|\[[^\]]+\])+\s*=\s*\S"), 2),
     (re.compile(r";\s*(?:do|then)\s*$|^\s*(?:done|fi|esac)\s*$"), 2),
     (re.compile(r"\bawait\s+\w+(?:\.\w+)*\("), 1),
+    # Languages beyond the C/Python family, each by a construct prose never has.
+    (re.compile(r"^\s*(?:pub\s+)?(?:fun|fn)\s+\w+\s*[(<]"), 3),  # Kotlin / Rust
+    (re.compile(r"^\s*(?:val|var|let(?:\s+mut)?)\s+\w+\s*:\s*[\w\[\]<>?&, ]+=\s*\S"), 3),  # typed binding
+    (re.compile(r"^\s*\w+(?:\s*,\s*\w+)*\s*:=\s*\S"), 2),  # Go short declaration
+    (re.compile(r"^\s*def\s+\w+[?!]?\s*(?:\(.*\))?\s*$|\{\s*\|\w+(?:,\s*\w+)*\|"), 2),  # Ruby
+    (re.compile(r"^\s*end\s*$"), 1),
+    (re.compile(r"^\s*\$\w+\s*=\s*\S"), 2),  # PowerShell / PHP / Perl variable
+    (re.compile(r"\b(?:Get|Set|New|Remove|Add|Start|Stop|Invoke|Import|Export|ConvertTo|ConvertFrom|Where|ForEach|Select|Sort|Out|Write|Test)-[A-Z][A-Za-z]+\b"), 3),  # cmdlets
+    (re.compile(r"^\s*<\?php\b"), 3),
+    (re.compile(r"%>%|\|>\s*\w+\("), 3),  # R / Elixir pipes
+    (re.compile(r"(?i)\bselect\s+(?:\*|count\(\*\)|[\w.]+(?:\s*,\s*[\w.]+)*)\s+from\s+\w+\s+where\s+\w+\s*(?:=|<|>|like\b|in\b)"), 3),
+    (re.compile(r"^\s*\w+\s*=\s*[\w.]+\(.*\)\s*;?\s*$"), 2),  # assignment from a call
+    (re.compile(r"^\s*(?:\$\s+)?(?:sudo\s+)?[a-z][\w.-]*\s+(?:[\w./:@-]+\s+)*-{1,2}[a-zA-Z][\w-]*"), 1),  # command + flag
+    # Infrastructure as code in YAML: Kubernetes manifests, Ansible plays.
+    (re.compile(r"^\s*apiVersion:\s*[\w./-]+\s*$"), 3),
+    (re.compile(r"^\s*kind:\s*[A-Z]\w+\s*$"), 2),
+    (re.compile(r"^\s*-?\s*(?:hosts|tasks|handlers|become|gather_facts|roles):(?:\s|$)"), 2),
+    (re.compile(r"^\s*(?:apt|yum|dnf|copy|template|service|systemd|lineinfile|package|ansible\.builtin\.\w+):\s*$"), 1),
 ]
+# `inline code` in prose: scored like a line of its own.
+_BACKTICK = re.compile(r"`([^`\n]{4,200})`")
 _FENCE = re.compile(r"```[\w+-]*\n[\s\S]*?```")
 _INLINE_CMD = re.compile(
-    r"(?:^|\n)\s*(?:\$ )?(?:curl|wget|pip3? install|npm (?:install|i|run)|git (?:clone|push|pull|commit|rebase|checkout|reset)|"
-    r"docker (?:run|build|compose)|kubectl (?:apply|get|delete|exec)|terraform (?:apply|plan|init)|aws \w+ \w+|"
+    r"(?:^|\n|:\s)\s*(?:\$ )?(?:curl|wget|pip3? install|npm (?:install|ci|i|run)|git (?:clone|push|pull|commit|rebase|checkout|reset)|"
+    r"docker (?:run|build|compose|login|push|pull|exec)|kubectl (?:apply|get|delete|exec)|terraform (?:apply|plan|init)|aws \w+ \w+|"
     r"python3? -m|psql|mysql -u)\s+\S+"
 )
 _PROSE_LINE = re.compile(r"^[A-Z][a-z]+(?: [a-z'’,]+){5,}[.?!]?\s*$")
@@ -180,6 +213,9 @@ def find_code(text: str, doc: object | None = None) -> list[Span]:
         for ln in lines:
             starts.append(starts[-1] + len(ln) + 1)
         return [_span("SOURCE_CODE", starts[first], starts[last] + len(lines[last]), 0.85, "code-lines")]
+    for m in _BACKTICK.finditer(text):
+        if _score_lines([m.group(1)])[0] >= 2:
+            return [_span("SOURCE_CODE", m.start(), m.end(), 0.7, "code-inline")]
     m = _INLINE_CMD.search(text)
     if m:
         return [_span("SOURCE_CODE", m.start(), m.end(), 0.7, "code-command")]
@@ -210,7 +246,7 @@ def _score_lines(lines: list[str]) -> tuple[int, int, int, bool]:
 
 _INJ_PATTERNS = [
     # instruction override
-    (re.compile(r"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop)\b[^.\n]{0,30}\b(?:all |any |the |your |my |previous |prior |above |earlier |preceding |original |initial |system |developer )+"
+    (re.compile(r"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop|set aside|put aside|abandon|suspend|disable|circumvent)\b[^.\n]{0,30}\b(?:all |any |the |your |my |previous |prior |above |earlier |preceding |original |initial |system |developer |content |safety |usual |ethical |moral |default |normal |current )+"
                 r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|messages?|constraints|programming|guardrails|policies|safety)"), 0.95, "override"),
     (re.compile(r"(?i)\b(?:new|updated|revised)\s+(?:rule|instruction|task|directive|system prompt|policy)s?\b[^.\n]{0,60}\b(?:overrides?|supersedes?|replaces?|takes? precedence)"), 0.9, "override-new-rule"),
     (re.compile(r"(?i)\b(?:overrides?|supersedes?)\s+(?:all\s+)?(?:previous|prior|earlier|other|your)\s+(?:instructions|rules|directives)"), 0.9, "override-supersede"),
@@ -223,10 +259,11 @@ _INJ_PATTERNS = [
     (re.compile(r"(?i)\b(?:what (?:are|were|is) (?:your|the) (?:exact |original |initial |hidden |full )*(?:instructions|system prompt|rules you were given|directives))"), 0.85, "sysprompt-question"),
     (re.compile(r"(?i)\b(?:repeat|print|output|copy|echo)\b[^.\n]{0,30}\b(?:the )?(?:text|words|everything|all|content)\b[^.\n]{0,20}\b(?:above|before this|prior to this|so far|you were given|verbatim)"), 0.85, "sysprompt-above"),
     (re.compile(r"(?i)\b(?:your|the) (?:system prompt|initial instructions|original instructions|hidden instructions|instructions above|pre-prompt|prompt template)\b"), 0.6, "sysprompt-mention"),
-    (re.compile(r"(?i)\b(?:begin|start) (?:your (?:response|reply|answer)|with) [\"']?(?:you are|my instructions|i was told|sure,? here)"), 0.8, "continuation"),
+    (re.compile(r"(?i)\b(?:begin|start)\s+(?:your (?:response|reply|answer|output)\s+)?(?:with|from|by (?:saying|writing))\s+[\"'‘“]?(?:you are|my instructions|i was told|sure,? here|here (?:is|are) my (?:instructions|prompt)|the system prompt)"
+                r"|\bwhat (?:was|is) written (?:above|before) (?:this|my) (?:message|prompt|line)|\b(?:text|words|everything) above this (?:message|line)"), 0.85, "continuation"),
     # jailbreak personas / modes
-    (re.compile(r"(?i)\b(?:do anything now|developer mode|jailbr(?:eak|oken)|DAN mode|dude mode|stan mode|evil (?:bot|mode|confidant)|unfiltered|uncensored|no (?:ethical |moral )?(?:restrictions|limitations|filters|guidelines|rules|boundaries)|"
-                r"without (?:any )?(?:restrictions|limitations|filters|censorship)|broken free|free from (?:the )?(?:typical )?(?:confines|restrictions)|(?:doesn't|don't|do not|does not) (?:have to )?(?:abide|follow|comply) (?:by|with) (?:the |any )?(?:rules|policies|guidelines|content policy)|"
+    (re.compile(r"(?i)\b(?:do anything now|(?:enable|enter|activate|simulate|emulate|switch to|act as|you are (?:now )?in|running in|operating in|with) (?:\w+ ){0,2}developer mode|developer mode (?:enabled|on|activated|output|response|has|is)|jailbr(?:eak|oken)|DAN mode|dude mode|stan mode|evil (?:bot|mode|confidant)|unfiltered|uncensored|no (?:ethical |moral )?(?:restrictions|limitations|filters|guidelines|rules|boundaries)|"
+                r"without (?:any )?(?:restrictions|limitations|filters|censorship|guidelines|rules|ethics|morals|boundaries|limits|policies)|broken free|free from (?:the )?(?:typical )?(?:confines|restrictions)|(?:doesn't|don't|do not|does not) (?:have to )?(?:abide|follow|comply) (?:by|with) (?:the |any )?(?:rules|policies|guidelines|content policy)|"
                 r"stay in character|opposite mode|anti-?gpt|content polic(?:y|ies)[^.\n]{0,30}(?:ignore|bypass|no longer))"), 0.9, "jailbreak"),
     (re.compile(r"(?i)\b(?:act|pretend|roleplay|role-play|behave)\b[^.\n]{0,20}\b(?:as|like|to be)\b[^.\n]{0,60}\b(?:deceased|dead|late)\s+(?:grand(?:ma|mother|pa|father)|mother|father)"), 0.9, "grandma"),
     (re.compile(r"(?i)\b(?:grand(?:ma|mother))\b[^\n]{0,200}\b(?:used to (?:tell|read|recite|say)|fall asleep|bedtime)\b[^\n]{0,200}\b(?:keys?|steps|recipe|instructions|synthes\w+|napalm|meth\w*|windows|serial)"), 0.85, "grandma-exploit"),
@@ -234,11 +271,11 @@ _INJ_PATTERNS = [
     (re.compile(r"(?i)\b(?:from now on|henceforth|for the rest of this conversation)\b[^.\n]{0,80}\b(?:you (?:will|must|are|shall)|respond as|act as|ignore|always|never)\b"), 0.7, "persona-switch"),
     # fake role markers / indirect injection
     (re.compile(r"(?im)^\s*(?:\[(?:system|assistant|admin|developer)\](?:\(#\w+\))?|<\|?(?:im_start|system)\|?>|###\s*(?:system|instruction)|(?:system|developer)\s*(?:override|message|note|prompt)\s*:)"), 0.9, "role-marker"),
-    (re.compile(r"(?i)\b(?:ai|assistant|model|llm|chatbot|gpt)s?\b[^.\n]{0,40}\b(?:reading|processing|summari[sz]ing|parsing) this\b"), 0.85, "indirect-address"),
-    (re.compile(r"(?i)\b(?:note|message|instruction)s? (?:to|for) (?:the |any )?(?:ai|assistant|model|llm|chatbot|language model)\b"), 0.85, "indirect-address"),
+    (re.compile(r"(?i)\b(?:ai|assistant|model|llm|chatbot|gpt)s?\b[^.\n]{0,40}\b(?:reading|processing|summari[sz]ing|parsing|screening|reviewing|evaluating|ranking|grading|scanning|indexing) this\b"), 0.85, "indirect-address"),
+    (re.compile(r"(?i)\b(?:note|message|instruction)s? (?:to|for) (?:the |any )?(?:ai|assistant|model|llm|chatbot|language model)s?\b"), 0.85, "indirect-address"),
     (re.compile(r"(?i)injection succeeded|data exfiltration in progress|\bAI Injection\b"), 0.95, "exfil-marker"),
     # data exfiltration via rendered links
-    (re.compile(r"(?i)!\[[^\]]*\]\(https?://[^)\s]*\?[^)\s]*=[^)\s]*\)"), 0.6, "md-image-param"),
+    (re.compile(r"(?i)!\[[^\]]*\]\(https?://[^)\s]*\?[^)\n]*=[^)\n]*\)"), 0.6, "md-image-param"),
     (re.compile(r"(?i)\b(?:append|add|include|encode|attach)\b[^.\n]{0,60}\b(?:to|in(?:to)?) the (?:url|link|image|query string|request)"), 0.75, "exfil-url"),
     (re.compile(r"(?i)\b(?:send|post|forward|upload|exfiltrate|leak)\b[^.\n]{0,40}\b(?:conversation|chat history|previous messages|all messages|user(?:'s)? data|api keys?|credentials|passwords|environment variables)\b[^.\n]{0,40}\b(?:to|via) (?:https?://|http|the (?:url|endpoint|server|webhook)|[\w.-]+\.\w{2,})"), 0.9, "exfil-send"),
     (re.compile(r"(?i)\b(?:every|all|each) (?:message|previous message|messages) in this conversation\b"), 0.6, "exfil-conversation"),
@@ -246,8 +283,9 @@ _INJ_PATTERNS = [
     (re.compile(r"(?i)\b(?:ignore|disregard|forget|bypass)\b\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+|everything\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|initial\s+|usual\s+|system\s+|developer\s+|safety\s+|summary\s+|ticket\s+|user's\s+|privacy\s+|content\s+)*"
                 r"(?:polic(?:y|ies)|restrictions|task|text and|request and|filters?|you were told|what you were told|above|everything you)"), 0.9, "override-broad"),
     (re.compile(r"(?i)\b(?:restrictions?|filters?|safety|polic(?:y|ies)|guardrails|safe_?mode|moderation|content filter|limits)\b[\s\w]{0,25}?\b(?:were|are|is|has been|have been|=)\s*(?:now\s+)?(?:lifted|disabled|removed|revoked|switched off|turned off|off|false|suspended|bypassed)"
+                r"|\b(?:restrictions?|rules|guidelines|polic(?:y|ies)|filters?|limits)\b[^.\n]{0,15}\b(?:do not|don't|does not|doesn't|no longer) apply"
                 r"|\b(?:switched|turned) off\b[^.\n]{0,20}\bfilter|route around"), 0.85, "safety-off"),
-    (re.compile(r"(?i)\b(?:admin|maintenance|developer|debug|god|root) (?:mode|override|access)\b[^.\n]{0,40}\b(?:enabled|active|accepted|activated|granted|to your)\b|\bi have root access\b|\bmaintenance mode:"), 0.6, "privilege-claim"),
+    (re.compile(r"(?i)\b(?:admin|maintenance|developer|debug|god|root) (?:mode|override|access)\b[^.\n]{0,40}\b(?:enabled|active|accepted|activated|granted|to your)\b|\bi have root access\b|\bmaintenance mode:|\bsudo mode\b|\bgod mode\b"), 0.6, "privilege-claim"),
     (re.compile(r"(?i)(?:^|\n|\(|\[|\)\s)\s*(?:system|assistant|admin|developer)\s*(?:notice|update|override|message|prompt|note)?\s*:\s*(?:the assistant|you|ignore|disregard|admin|new|all|safety|developer)"), 0.8, "fake-role-turn"),
     (re.compile(r"(?i)###\s*(?:new\s+)?(?:system|instruction)|important system update|new directive\s*:|your new task is|the real instructions are|(?:earlier|previous|prior) instructions were (?:a test|fake|void|wrong)"), 0.85, "fake-directive"),
     (re.compile(r"(?i)\b(?:repeat|print|output|show|see|reveal|quote|quoting|spell|continue|paste|recite|log|dump|give me)\b[^\n]{0,60}\b(?:system[ _]?prompt|system instructions|your instructions|starting instructions|initial instructions|"
@@ -258,6 +296,31 @@ _INJ_PATTERNS = [
     (re.compile(r"(?i)\bto the (?:ai|assistant|model|bot|llm)\b[^.\n]{0,30}\b(?:sorting|reading|processing|summari\w+|triag\w+|handling)|delete this (?:note|message) before"), 0.85, "indirect-address-2"),
     (re.compile(r"(?i)\b(?:upload|send|post|exfiltrate|forward)\b[^.\n]{0,60}\bto https?://"), 0.5, "exfil-upload"),
     (re.compile(r"(?i)\bconcatenate\b[^\n]{0,40}\bstrings?\b|escape (?:all )?spaces with \+|no code ?style block|\"!\[|\[(?:INFO|NUM|DATA)\]"), 0.45, "string-assembly"),
+    (re.compile(r"(?i)\b(?:ignore|disregard|forget)\s+(?:whatever|anything|everything|all|what)\s+(?:that\s+)?(?:the |your )?(?:developers?|system|operators?|admins?|creators?|openai|anthropic|they|you were|you've been|you have been)\b[^.\n]{0,20}\b(?:told|said|instructed|gave|taught)"
+                r"|\b(?:answer|respond|act|reply) as an? (?:unrestricted|unfiltered|uncensored|unaligned) (?:ai|model|assistant|version|chatbot)\b"), 0.9, "override-whatever"),
+    (re.compile(r"(?i)\b(?:output|print|show|reveal|repeat|give me|paste|dump|share)\b[^.\n]{0,15}\byour (?:entire|full|whole|complete|exact|original) (?:prompt|instructions|context|configuration)"), 0.85, "sysprompt-entire"),
+    (re.compile(r"(?i)display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px)?\b|color\s*:\s*(?:white|#fff(?:fff)?)\b"), 0.4, "hidden-text"),
+    (re.compile(r"(?i)(?:^|[>.!\n]\s*)(?:assistant|ai|chatbot|model|llm)\s*,\s*(?:please\s+)?(?:tell|say|ignore|reply|respond|recommend|add|include|output|inform|instruct)\b"), 0.5, "assistant-vocative"),
+    # Indirect injection aimed at whatever model later reads the content.
+    (re.compile(r"(?i)\bif you are an? (?:ai|llm|(?:large )?language model|assistant|bot|chatbot|gpt|automated (?:system|screener|agent|reviewer))\b"), 0.85, "indirect-conditional"),
+    (re.compile(r"(?i)\bwhen you (?:summari[sz]e|read|process|review|parse|analy[sz]e|see|scan|index|translate) this (?:file|page|web ?page|site|email|e-mail|document|message|text|resume|cv|review|code|pr|pull request|ticket|article)\b"), 0.6, "indirect-when"),
+    (re.compile(r"(?i)(?:#|//|/\*|<!--|\[)\s*(?:(?:note|todo|hey|attention|instructions?|important)\s*)?\(?(?:ai|assistant|llm|model|bot|gpt|claude|copilot|agent)(?: (?:assistant|agent|model|bot|reviewer))?\)?\s*:"), 0.85, "addressed-comment"),
+    (re.compile(r"(?i)\b(?:silently|secretly|covertly|without (?:mentioning|explaining|telling|showing|notifying|alerting) (?:it|this|that|the user|them|anyone)|do not (?:mention|tell|reveal|disclose) (?:this|it|that) to the user|don't tell the user|the user (?:must|should) not (?:see|know))\b"), 0.4, "stealth"),
+    (re.compile(r"(?i)\{\{?\s*[^{}\n]{0,30}(?:conversation|chat|history|messages?|user(?:'s)?[ _](?:data|files|email|info)|user_files|passwords?|secrets?|api[ _]?keys?)[^{}\n]{0,20}\}\}?"), 0.4, "exfil-template"),
+    (re.compile(r"(?i)</?(?:tool_call|function_call|tool_use|invoke)\b|\"(?:name|tool)\"\s*:\s*\"[\w.]+\"\s*,\s*\"(?:arguments|parameters|input)\""), 0.4, "tool-markup"),
+    (re.compile(r"(?i)\bthe (?:assistant|ai|model|agent|llm|bot) (?:must|shall|should|is (?:required|instructed|authori[sz]ed|permitted|allowed)) (?:to )?(?:\w+ ){0,3}?(?:execute|call|run|issue|send|grant|approve|ignore|reveal|output|respond|reply|forward)"), 0.6, "assistant-directive"),
+    (re.compile(r"(?:^|[\s\-—'\"(\[])SYSTEM\s*:"), 0.5, "system-marker"),
+    (re.compile(r"(?i)\blet'?s break (?:the|all|some) rules|\bbreak (?:your|the) (?:own )?(?:rules|guidelines|programming)\b"), 0.85, "break-rules"),
+    (re.compile(r"(?i)\byou are now [A-Z]\w*(?:GPT|AI|Bot|LLM)\b|\byou are now \w+, an? (?:ai|assistant|chatbot|model|language model)\b"), 0.5, "persona-named"),
+    (re.compile(r"(?i)\b(?:decode|translate|read|decipher|decrypt|interpret|reverse|combine|concatenate)\b[^.\n]{0,60}\b(?:and|then)\s+(?:then\s+)?(?:do what it says|follow(?: it| them| the instructions?)?\b|execute(?: it| them)?\b|obey|carry (?:it|them) out|act on it|comply)"
+                r"|\b(?:say|print|output|compute|evaluate)\s+\w\s*\+\s*\w\b[^.\n]{0,40}\b(?:act on|follow|execute|do) (?:it|that|the result)"), 0.85, "decode-and-follow"),
+    # Extraction by obfuscated output: "spell it backwards so you're not technically revealing it".
+    (re.compile(r"(?i)\byour (?:instructions|system prompt|prompt|rules|configuration) (?:contains?|includes?|ha(?:s|ve)|mentions?)\b"), 0.5, "sysprompt-secret"),
+    (re.compile(r"(?i)\b(?:spell|write|say|print|output|encode|give)\b[^.\n]{0,25}\b(?:backwards|in reverse|one (?:letter|character) per line|with spaces between|as an acrostic)\b|\bnot technically (?:revealing|sharing|telling|giving)"), 0.4, "obfuscated-output"),
+    # Overrides in other languages: an "ignore/forget" verb near an "instructions/rules" noun.
+    (re.compile(r"(?i)\b(?:ignor(?:e[rz]?|ez|a(?:r|te)?|iere[n]?|eer)|oubli(?:e[rz]?|ez)|olvid(?:a(?:r)?|e[ns]?)|vergiss|vergessen sie|esque[çc]a|dimentica(?:te)?|negeer|vergeet)\b[^.\n]{0,40}\b(?:instructions?|consignes|r[èe]gles|instrucciones|reglas|instru[çc][õo]es|regras|istruzioni|regole|anweisungen|instruktionen|regeln|instructies|regels|opdrachten)\b"
+                r"|(?:以前|之前|先前|上記|上面|前面|所有)[^。\n]{0,12}(?:指示|指令|命令|说明|說明|ルール)[^。\n]{0,8}(?:無視|忽略|无视|無視して)|(?:忽略|无视|無視)[^。\n]{0,12}(?:指示|指令|命令|说明|說明)|이전[^.\n]{0,15}(?:지시|명령)[^.\n]{0,10}무시"), 0.95, "override-multilingual"),
+    (re.compile(r"(?i)\b(?:prompt (?:syst[èe]me|de sistema|do sistema|di sistema)|systemanweisungen|systemprompt|systeemprompt|instrucciones del sistema|システムプロンプト|系统提示)"), 0.5, "sysprompt-multilingual"),
     # encoded payloads
     (re.compile(r"(?i)\b(?:decode|decipher|decrypt|translate|interpret|follow|execute|run)\b[^.\n]{0,40}\b(?:base64|base32|base16|rot13|rot-13|hex(?:adecimal)?|morse|binary|caesar|leetspeak|atbash|encoded|cipher)\b[^\n]{0,80}"), 0.6, "encoded-decode"),
     (re.compile(r"(?i)\b(?:secure|hidden|secret|encoded) (?:system )?message\b"), 0.5, "encoded-secure-msg"),
@@ -305,14 +368,27 @@ def _rot13_english(text: str) -> bool:
     return False
 
 
-def find_injection(text: str, doc: object | None = None) -> list[Span]:
-    """Instruction overrides, jailbreak personas, system-prompt extraction, indirect
-    injection, exfiltration links and smuggled (encoded / invisible) payloads."""
-    spans: list[Span] = []
-    tags = _TAG_CHARS.search(text)
-    if tags:
-        # Unicode tag characters are invisible; nobody types them by accident.
-        spans.append(_span("PROMPT_INJECTION", tags.start(), tags.end(), 0.95, "unicode-tags"))
+_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+_ZW_IN_WORD = re.compile("[^\\W\\d_][\u200b-\u200f\u2060-\u2064\ufeff\u00ad]+(?=[^\\W\\d_])")
+_LEET_TOKEN = re.compile(r"\b(?=[A-Za-z0-9@$]*[A-Za-z])(?=[A-Za-z0-9@$]*[0-9@$])[A-Za-z0-9@$]{3,}\b")
+_LEET_MAP = str.maketrans("0134578@$", "oieastbas")
+_FRAGMENT = re.compile(r"(['\"])([^'\"\n]{1,40})\1")
+_REFUSAL_SUPPRESSION = re.compile(
+    r"(?i)\bnever say (?:you )?(?:can'?t|cannot|no|sorry)|\bnever (?:apologi[sz]e|refuse|decline|say sorry)|"
+    r"\b(?:do not|don't|never) (?:mention|reference|cite|bring up) (?:any |the )?(?:polic(?:y|ies)|guidelines|rules|ethics|legality|safety)|"
+    r"\b(?:do not|don't|never) (?:add|include|give|write) (?:any )?(?:warnings?|disclaimers?|caveats)|"
+    r"\b(?:you )?(?:can(?:not|'t)|must not|will not|won't|may not) refuse\b|\bwithout (?:any )?(?:warnings?|disclaimers?|caveats|moraliz\w+)"
+)
+# Quoting a phrase in order to translate / explain it mentions an attack without making one,
+# unless the prompt also says to act on the result.
+_MENTION = re.compile(r"(?i)\b(?:translate|quote|define|pronounce|what does)\b[^\n]{0,30}?['\"‘“«]")
+# A URL with a query parameter assembled from quoted fragments: obfuscated exfiltration.
+_SPLIT_URL = re.compile(r"(?i)(?:https?:/?/?|\b[\w-]+\.(?:net|com|io|org|info|xyz|site|app)/)\S*\?\w+=")
+_ACT_ON = re.compile(r"(?i)\b(?:do what it says|follow (?:it|them|the instructions?)|execute it|obey it|act on it|then do)\b")
+
+
+def _pattern_score(text: str) -> tuple[float, tuple[int, int, float, str] | None]:
+    """Sum of the weights of the injection patterns found in ``text`` and the strongest hit."""
     total = 0.0
     first = None
     for rx, w, rec in _INJ_PATTERNS:
@@ -321,6 +397,57 @@ def find_injection(text: str, doc: object | None = None) -> list[Span]:
             total += w
             if first is None or w > first[2]:
                 first = (m.start(), m.end(), w, rec)
+    cues = {m.group().lower() for m in _REFUSAL_SUPPRESSION.finditer(text)}
+    if cues:
+        # One "never apologize" is style advice; several together suppress refusals.
+        w = 0.9 if len(cues) >= 2 else 0.4
+        total += w
+        first = first if first and first[2] >= w else (0, len(text), w, "refusal-suppression")
+    return total, first
+
+
+def _hidden_views(text: str) -> list[tuple[str, str]]:
+    """Alternative readings of ``text`` that undo common smuggling tricks: invisible
+    characters, leetspeak, payload splitting and encodings. Each is ``(view, recognizer)``."""
+    views = []
+    if _ZERO_WIDTH.search(text):
+        views.append((_ZERO_WIDTH.sub("", text), "zero-width"))
+    leet = _LEET_TOKEN.findall(text)
+    # Leetspeak is a whole phrase of substituted words, not the odd id or token in code.
+    if len(leet) >= 3 and len(leet) >= 0.3 * len(text.split()):
+        views.append((_LEET_TOKEN.sub(lambda m: m.group().translate(_LEET_MAP), text), "leetspeak"))
+    frags = [m.group(2) for m in _FRAGMENT.finditer(text)]
+    # Payload splitting uses many short pieces; ordinary quotes are few and long.
+    if 2 <= len(frags) <= 40 and sum(map(len, frags)) <= 12 * len(frags):
+        views.append(("".join(frags), "payload-split"))
+    for m in _B64_BLOB.finditer(text):
+        blob = m.group()
+        try:
+            dec = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            continue
+        views.append((dec, "base64-payload"))
+    return views
+
+
+def find_injection(text: str, doc: object | None = None) -> list[Span]:
+    """Instruction overrides, jailbreak personas, system-prompt extraction, indirect
+    injection, exfiltration links and smuggled (encoded / invisible) payloads."""
+    spans: list[Span] = []
+    tags = _TAG_CHARS.search(text)
+    if tags:
+        # Unicode tag characters are invisible; nobody types them by accident.
+        spans.append(_span("PROMPT_INJECTION", tags.start(), tags.end(), 0.95, "unicode-tags"))
+    total, first = _pattern_score(text)
+    if len(_ZW_IN_WORD.findall(text)) >= 3:
+        # Invisible characters inside words exist to dodge filters.
+        total += 0.5
+        first = first or (0, len(text), 0.5, "zero-width-in-words")
+    for view, rec in _hidden_views(text):
+        if _pattern_score(view)[0] >= 0.8 or rec == "payload-split" and _SPLIT_URL.search(view):
+            total += 0.9
+            first = first if first and first[2] >= 0.9 else (0, len(text), 0.9, rec)
+            break
     for m in _B64_BLOB.finditer(text):
         blob = m.group()
         if re.search(r"[a-z]", blob) and re.search(r"[A-Z]", blob) and _decoded_instruction(blob):
@@ -332,7 +459,7 @@ def find_injection(text: str, doc: object | None = None) -> list[Span]:
         try:
             dec = bytes.fromhex(re.sub(r"\s", "", hb.group())).decode("utf-8")
             if len(dec.split()) >= 3 and all(c.isprintable() or c.isspace() for c in dec):
-                total += 0.5
+                total += 0.5 + (0.9 if _pattern_score(dec)[0] >= 0.8 else 0.0)
                 first = first or (hb.start(), hb.end(), 0.5, "hex-payload")
         except (ValueError, UnicodeDecodeError):
             pass
@@ -345,6 +472,8 @@ def find_injection(text: str, doc: object | None = None) -> list[Span]:
     if first is None:
         return spans
     if _INJ_ABOUT.search(text) and total < 1.5:
+        return spans
+    if _MENTION.search(text) and not _ACT_ON.search(text) and total < 2.5:
         return spans
     if total >= 0.8:
         spans.append(_span("PROMPT_INJECTION", first[0], first[1], min(0.99, 0.5 + total / 2), first[3]))

@@ -128,6 +128,15 @@ _NAME_HINT = re.compile(
     r"|\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+[A-Z][a-z]+"
     r"|\b(?:my|our|his|her|their)\s+(?:kid|son|daughter|wife|husband|mom|dad|mother|father|"
     r"brother|sister|friend|colleague|neighbou?r|partner|boss|tenant|patient|client)\s+[A-Z]"
+    # A capitalised word after a word that typically precedes a person ("with Kwame",
+    # "that Jessica", "tell Grace") ...
+    r"|\b(?:with|for|that|to|and|tell|ask|asked|told|from|by|cc|meet|call|email|text|invite|thank|remind|ping|pay|"
+    r"welcome|roommate|coworker|manager|babysitter|nanny|tutor|teacher|cousin|aunt|uncle|fianc[ée]e?|girlfriend|boyfriend)"
+    r",?\s+[A-ZÀ-Þ][a-zß-ÿ]+"
+    # ... or a sentence-initial word used as the subject of a person's verb ("Lisa is ...").
+    r"|(?:^|[.!?;]\s+)[A-ZÀ-Þ][a-zß-ÿ]+(?:\s+and\s+[A-Z][a-z]+)?\s+(?:is|was|are|said|asked|told|has|had|wants|needs|"
+    r"will|owns|reviews|handles|leads|to|keeps|just|never|called|emailed|mentioned|says|thinks|wrote|replied|left|joined|"
+    r"can|could|would|should)\b"
 )
 _LINE = re.compile(r"[^\n]+")
 

@@ -3,7 +3,9 @@
 spaCy's small model over-fires on capitalised words (product names, jailbreak personas,
 sentence-initial verbs) and misses names in record-like text ("Name: Jane Roe"). The filter
 keeps spans that look like a personal name; the cue patterns add names introduced by words
-that only ever precede a person ("patient", "Dear", "I'm", "Dr.").
+that only ever precede a person ("patient", "Dear", "I'm", "Dr.", "my roommate").
+Public figures are recognised by how a name is used (biography, works, role titles, eponyms),
+not by a list of famous names, so unseen celebrities are handled the same way.
 """
 
 from __future__ import annotations
@@ -12,20 +14,6 @@ import re
 from typing import Any
 
 from .engine import Span
-
-# Widely known public figures (and famous fictional characters) are not personal data of a
-# private individual.
-_FAMOUS_PAIRS = re.compile(
-    r"\b(?:albert einstein|marie curie|isaac newton|charles darwin|ada lovelace|alan turing|nikola tesla|"
-    r"thomas edison|galileo|leonardo da vinci|shakespeare|jane austen|mark twain|abraham lincoln|"
-    r"george washington|thomas jefferson|barack obama|joe biden|donald trump|hillary clinton|bill clinton|"
-    r"winston churchill|napoleon|julius caesar|martin luther king|gandhi|nelson mandela|elon musk|jeff bezos|"
-    r"bill gates|steve jobs|tim cook|satya nadella|sundar pichai|mark zuckerberg|sam altman|warren buffett|"
-    r"jensen huang|taylor swift|beyonc[eé]|serena williams|michael jordan|lebron james|cristiano ronaldo|"
-    r"lionel messi|roger federer|oprah winfrey|orville wright|wilbur wright|sherlock holmes|harry potter|"
-    r"darth vader|james bond|santa claus)\b",
-    re.I,
-)
 
 # Words that, as part of a span, show it is not a personal name.
 _NOT_NAME_WORDS = frozenset(
@@ -40,15 +28,35 @@ _NOT_NAME_WORDS = frozenset(
     networks network payments devices software solutions services industries foods grocers pharma
     health medical clinic hospital university college school institute foundation agency department
     hiring manager team sir madam colleagues customers gemini llama claude bard copilot mistral grok
-    chat chatbot bot agent human ai book novel film movie album anything norms now""".split()
+    chat chatbot bot agent human ai book novel film movie album anything norms now
+    snacks biotech therapeutics pharmaceuticals motors airlines energy logistics ventures media studios
+    brands robotics dynamics materials chemicals insurance realty properties consulting securities
+    financial bancorp trust markets retail apparel foods beverages airways automotive aerospace
+    chair desk lamp sofa phone laptop accounts payable receivable finance legal operations sales marketing
+    support engineering procurement payroll senior junior lead principal chief head buyer engineer analyst
+    director officer specialist associate consultant coordinator representative executive president vp""".split()
 )
 _FIRST_WORD_VERBS = frozenset(
     """summarize convert ignore write draft translate explain respond make help create generate fix
     refactor update please tell give list show print repeat decode act pretend imagine forget disregard
     review check add remove send call email schedule find describe compare""".split()
 )
-_NAME_TOKEN = re.compile(r"^[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)*\.?$")
+# Names are not ASCII: "Wiśniewski", "Lucía", "Chloé". Upper/lower classes cover Latin-1 and
+# Latin Extended-A (the extended block interleaves cases, so it sits in both).
+_UP = "A-ZÀ-ÖØ-ÞĀ-ž"
+_LO = "a-zß-öø-ÿĀ-ž"
+# "O'Sullivan", "D'Angelo": an apostrophe may follow a single capital.
+_NAME_TOKEN = re.compile(rf"^(?:[{_UP}][{_LO}]+|[{_UP}](?='))(?:['-][{_UP}]?[{_LO}]+)*\.?$")
 
+# Relationship and role nouns that only ever introduce a person ("my roommate Bartholomew",
+# "our babysitter, Marisol Gutierrez"): a single capitalised word after them is a name.
+_RELATIONS = (
+    r"[Rr]oommate|[Ff]latmate|[Hh]ousemate|[Cc]o-?worker|[Tt]eammate|[Cc]lassmate|[Bb]oss|[Mm]anager|[Ss]upervisor|"
+    r"[Ll]andlord|[Ll]andlady|[Bb]abysitter|[Nn]anny|[Tt]utor|[Tt]eacher|[Cc]oach|[Tt]herapist|[Nn]urse|[Cc]ousin|[Aa]unt|"
+    r"[Uu]ncle|[Nn]ephew|[Nn]iece|[Gg]randson|[Gg]randdaughter|[Gg]randma|[Gg]randpa|[Ff]ianc[ée]e?|[Gg]irlfriend|[Bb]oyfriend|"
+    r"[Pp]artner|[Ss]pouse|[Ss]tep(?:son|daughter|mother|father)|[Nn]ew hire|[Ii]ntern|[Nn]eighbou?r|[Tt]enant|"
+    r"[Aa]ccount holder|[Cc]ardholder"
+)
 # Cue words after which a capitalised word sequence is a person's name.
 _CUE = re.compile(
     r"(?:\b(?:[Pp]atient|[Nn]ame|[Ff]ull name|[Pp]atient name|[Cc]ustomer|[Cc]lient|[Mm]ember|[Ee]mployee|"
@@ -56,17 +64,19 @@ _CUE = re.compile(
     r"[Ii]'m|I am|[Tt]his is|[Mm]y name is|[Ss]igned|[Rr]egards|[Ff]or|[Rr]eferring|[Rr]eminder for|"
     r"[Nn]amed|[Cc]alled|[Ss]on|[Dd]aughter|[Kk]id|[Ww]ife|[Hh]usband|[Mm]om|[Dd]ad|[Mm]other|[Ff]ather|"
     r"[Bb]rother|[Ss]ister|[Ff]riend|[Cc]olleague|[Nn]eighbou?r|[Mm]aiden name is|[Ll]ast name is|"
-    r"[Ss]urname is|[Ff]irst name is|[Tt]o|[Aa]dd|[Ww]ith|[Ff]rom|[Aa]bout|[Tt]ext|[Ee]mail)"
-    r"(?:\s*[:=]\s*|\s+|\s*\?\s*)(?:(?:is|was|named|called)\s+)?"
+    r"[Ss]urname is|[Ff]irst name is|[Tt]o|[Aa]dd|[Ww]ith|[Ff]rom|[Aa]bout|[Tt]ext|[Ee]mail|"
+    + _RELATIONS + r")"
+    r"(?:\s*[:=]\s*|\s*,\s*|\s+|\s*\?\s*)(?:(?:is|was|named|called)\s+)?"
     r"|\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+)"
-    r"([A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?(?: [A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?){0,2})"
+    rf"([{_UP}][{_LO}]+(?:['-][{_UP}]?[{_LO}]+)?(?: [{_UP}][{_LO}]+(?:['-][{_UP}]?[{_LO}]+)?){{0,3}})"
 )
 # Cues strong enough that a single capitalised word after them is a name.
 _STRONG_CUE = re.compile(
     r"(?:\b(?:[Pp]atient|[Nn]ame|[Dd]ear|[Hh]i|[Hh]ello|[Ii]'m|[Tt]his is|[Mm]y name is|[Nn]amed|[Cc]alled|"
     r"[Ss]on|[Dd]aughter|[Kk]id|[Ww]ife|[Hh]usband|[Bb]rother|[Ss]ister|[Ff]riend|[Cc]olleague|"
-    r"[Mm]aiden name is|[Ll]ast name is|[Ss]urname is|[Ff]irst name is|[Tt]ext|[Rr]eminder for)"
-    r"(?:\s*[:=]\s*|\s+|\s*\?\s*)|\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+)$"
+    r"[Mm]aiden name is|[Ll]ast name is|[Ss]urname is|[Ff]irst name is|[Tt]ext|[Rr]eminder for|"
+    + _RELATIONS + r")"
+    r"(?:\s*[:=]\s*|\s*,\s*|\s+|\s*\?\s*)|\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+)$"
 )
 # "[00:02] Alice: ..." speaker labels in timestamped transcripts (bare "Agent:" is a role).
 _SPEAKER = re.compile(r"(?m)^\s*\[[\d:]+\]\s*([A-Z][a-z]+(?: [A-Z][a-z]+)?):\s")
@@ -76,11 +86,11 @@ _POSSESSIVE = re.compile(
     r"account|card|birthday|date of birth|dob|medical|records?|diagnosis|results|salary|password|manager)\b"
 )
 # A message addressed to someone: '"John, your results ...', 'Emily Kline - your echo ...'.
-_VOCATIVE = re.compile(r"(?:^|[\"“\n]\s*)([A-Z][a-z]+(?: [A-Z][a-z]+)?)(?:,| -| –| —)\s+(?:your|you|we|I)\b")
+_VOCATIVE = re.compile(rf"(?:^|[\"“'‘\n]\s*)([{_UP}][{_LO}]+(?: [{_UP}][{_LO}]+)?)(?:,| -| –| —)\s+(?:your|you|we|I)\b")
 # "write a text to Tiffany", "email Marcus about": a single name after a messaging verb.
-_MESSAGE_TO = re.compile(r"\b(?:text|message|email|note|letter|card|invite|invitation|reply|call|remind)\s+(?:to|for)?\s*([A-Z][a-z]+)\b(?! [A-Z])")
+_MESSAGE_TO = re.compile(rf"\b(?i:text|message|email|note|letter|card|invite|invitation|reply|call|remind)\s+(?:to|for)?\s*([{_UP}][{_LO}]+)\b(?! [A-Z])")
 # A line that is only a full name (letterheads, signatures).
-_NAME_LINE = re.compile(r"(?m)^([A-Z][a-z]+(?: [A-Z]\.)?(?: [A-Z][a-z]+(?:-[A-Z][a-z]+)?){1,2})[ \t]*$")
+_NAME_LINE = re.compile(rf"(?m)^([{_UP}][{_LO}]+(?: [A-Z]\.)?(?: [{_UP}]['{_LO}]*[{_UP}]?[{_LO}]+(?:-[{_UP}][{_LO}]+)?){{1,3}})[ \t]*$")
 _PERSONA_CONTEXT = re.compile(r"(?i)\b(?:chatbot|ai model|language model|persona|pretend|role of|roleplay|character|stands for)\b")
 # A capitalised word that is nearly always a common word rather than a name.
 _COMMON_CAPS = frozenset(
@@ -90,7 +100,81 @@ _COMMON_CAPS = frozenset(
     wednesday thursday friday saturday sunday january february march april may june july august
     september october november december subject re fwd date time phone email address dob mrn ssn
     question answer summary action item owner due human agent bot course friend mobile desk fax
-    product reminder website confidential personal info you me do avoid""".split()
+    product reminder website confidential personal info you me do avoid mr mrs ms miss mx dr prof sir madam
+    captain""".split()
+)
+
+
+# Public figures are talked ABOUT (their works, career, role, historic acts), private people are
+# talked TO or on behalf of. These cues read that from the words around a name instead of
+# listing famous names.
+_PUBLIC_BEFORE = re.compile(
+    r"(?i)(?:\b(?:biography|bio|life|career|legacy|influence|reign|presidency|works?|books?|novels?|poems?|poetry|songs?|"
+    r"albums?|films?|movies?|paintings?|speech(?:es)?|quotes?|ideas|theor(?:y|ies)|philosophy|style|styles|leadership styles?|"
+    r"music|lyrics|discoveries|inventions?) (?:of|by|from)|\bin the (?:style|spirit|manner|voice) of|\binspired by|\bwho (?:is|was|were)|"
+    r"\btell me about|\bfamous|\b(?:president|senator|governor|king|queen|emperor|prince|princess|pope|prime minister|"
+    r"chancellor|ceo|founder|singer|actor|actress|author|novelist|poet|painter|artist|composer|rapper|scientist|physicist|"
+    r"philosopher|economist|chef|director|athlete|player|inventor|explorer|general|saint|st\.))\s+(?:\w+\s+){0,2}$"
+)
+_PUBLIC_AFTER = re.compile(
+    r"(?i)^(?:(?:'s?|’s?)\s+(?:\w+\s+)?(?:career|legacy|influence|theory|theories|equilibrium|law|laws|principle|paradox|"
+    r"speech|letters?|paintings?|novels?|books?|poems?|songs?|albums?|films?|movies?|music|recipes?|works?|ideas|philosophy|"
+    r"quotes?|lyrics|tour|administration|presidency|reign|policies|spending|discover\w+|inventions?|analytical|"
+    r"commencement|leadership|biography|thinking|famous)"
+    r"|\s+(?:famously|originally|wrote|painted|composed|invented|discovered|described|explored?|explores|argued|proved|"
+    r"ruled|conquered|starred|directed|mean by|meant by|(?:made|became|was|were) the first)"
+    # Eponyms: "the Nash equilibrium", "Hodgkin lymphoma", "the Turing test".
+    r"|\s+(?:equilibrium|theorem|law|effect|principle|paradox|conjecture|syndrome|disease|lymphoma|scale|test|method|"
+    r"algorithm|prize|award|distribution|number|constant|curve|index|rule))\b"
+)
+# A sentence about works, sport, history or media (and not about the writer's own circle).
+_PUBLIC_SENTENCE = re.compile(
+    r"(?i)\b(?:novels?|books?|stor(?:y|ies)|plot|characters?|films?|movies?|series|episodes?|chapters?|poems?|musical|"
+    r"biography|documentary|albums?|grand slams?|titles|championships?|hall of fame|nobel|oscars?|grammys?|revolution|"
+    r"empire|dynasty|presidency|election|commencement|leadership styles?|hall|tour)\b"
+)
+_PRIVATE_FRAME = re.compile(r"(?i)\b(?:my|our|me|us|i'm|i am|we|colleague|customer|client|patient|tenant|employee)\b")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def _public_figure(text: str, start: int, end: int) -> bool:
+    """True when the words around ``text[start:end]`` treat the name as a public figure or a
+    character (biography, works, role titles, historic acts), not as someone the user knows."""
+    if _PUBLIC_BEFORE.search(text[max(0, start - 60):start]) or _PUBLIC_AFTER.search(text[end:end + 40]):
+        return True
+    for m in _SENTENCE.finditer(text):
+        if m.start() <= start < m.end():
+            sent = m.group()
+            return bool(_PUBLIC_SENTENCE.search(sent)) and not _PRIVATE_FRAME.search(sent)
+    return False
+
+
+# A sentence-initial single name is a person when it is the subject of a person's verb
+# ("Lisa is from ...", "Ahmed said ...", "Sofia and Mateo are ...") - imperatives, the usual
+# sentence-initial capitalised words, are followed by their object instead.
+_SUBJECT_VERB = re.compile(
+    r"^(?:'s\b|\s+(?:is|was|are|were|has|had|have|said|says|asked|asks|told|tells|wants|needs|thinks|called|emailed|"
+    r"texted|sent|will|would|can|could|should|just|also|still|never|always|and|from|works|worked|lives|left|joined|"
+    r"doesn't|didn't|isn't|wasn't|won't|can't|keeps|kept|owes|wrote|replied|mentioned|complained|"
+    # meeting-note style: "Raj to follow up", "Svetlana owns the migration"
+    r"to follow|owns|reviews|handles|leads|drives|takes)\b)"
+)
+# Two coordinated sentence-initial names as the subject of a plural verb ("Sofia and Mateo are ...")
+# and action items in meeting notes ("Raj to follow up ...; Deepak reviews ...").
+_PAIR_SUBJECT = re.compile(
+    rf"(?:^|[.!?;:]\s+)([{_UP}][{_LO}]+) and ([{_UP}][{_LO}]+) (?:are|were|have|had|both|will|live|split|share|went|met|got)\b", re.M
+)
+_ACTION_ITEM = re.compile(rf"(?:^|[;:]\s+|\n\s*[-*]\s*)([{_UP}][{_LO}]+) (?:to follow up|to send|to draft|to review|owns|reviews|handles|drives|will follow up)\b", re.M)
+# A place after a travel verb is not a person ("travelling to Montserrat").
+_TRAVEL_BEFORE = re.compile(r"(?i)\b(?:travel\w*|fly\w*|flew|mov(?:e|ed|ing)|trip|visit\w*|going|go|went|head\w*|relocat\w+|"
+                            r"live[sd]?|living|based|born|located|stay\w*|flights?)\s+(?:to|in|at|from|for)?\s*$")
+# Lowercase names are only trusted after cues that cannot precede anything else.
+_LOWER_CUE = re.compile(r"\b[Mm]y name is\s+([a-z][a-z'-]{1,20})\b")
+# In all-lowercase prompts ("hi, i'm dmitri and ...") a word after a person cue is a name only
+# if spaCy, shown the word capitalised, tags it PERSON.
+_LOWER_CANDIDATE = re.compile(
+    r"\b(?:i'm|i am|this is|my (?:friend|colleague|coworker|roommate|neighbou?r|son|daughter|wife|husband|brother|sister|"
+    r"boss|partner|cousin|mom|dad|boyfriend|girlfriend)|dear|hi|hey|hello|thanks|ask|tell|text|email)\s+([a-z][a-z'-]{2,20})\b"
 )
 
 
@@ -103,9 +187,11 @@ def _looks_like_name(value: str, text: str, start: int, *, single_ok: bool) -> b
     low = [w.lower().strip(".") for w in words]
     if any(w in _NOT_NAME_WORDS or w in _COMMON_CAPS for w in low):
         return False
-    if _FAMOUS_PAIRS.search(value):
+    if _public_figure(text, start, start + len(value)):
         return False
     if len(words) == 1 and not single_ok:
+        return False
+    if len(words) == 1 and _TRAVEL_BEFORE.search(text[max(0, start - 25):start]):
         return False
     # Titles of works ("the book Atomic Habits") are not people.
     if re.search(r"(?i)\b(?:book|novel|film|movie|song|album|show|game|series|podcast|play)\s+$", text[max(0, start - 12):start]):
@@ -116,6 +202,10 @@ def _looks_like_name(value: str, text: str, start: int, *, single_ok: bool) -> b
     # Followed by a company / street word: part of a larger proper noun.
     after = text[start + len(value):start + len(value) + 16]
     if re.match(r"\s+(?:Inc|LLC|Ltd|Corp|Street|St|Avenue|Ave|Road|Rd|Suite|Apt|Labs|Group|Capital|Bank)\b", after):
+        return False
+    # Followed by a product / place noun: a brand ("the Herman Miller Aeron chair").
+    if re.match(r"\s+(?:chair|desk|phone|laptop|car|truck|watch|shoes|sneakers|bag|guitar|camera|app|software|platform|"
+                r"brand|store|restaurant|hotel|airport|university|hospital|stadium|bridge|foundation)\b", after):
         return False
     return True
 
@@ -150,6 +240,21 @@ class PersonDetector:
             text=text, language="en", entities=["PERSON"], nlp_artifacts=artifacts, score_threshold=0.0
         )
         return [(r.start, r.end, r.score) for r in results if r.entity_type == "PERSON"]
+
+    def _lowercase_names(self, text: str) -> list[tuple[int, int]]:
+        """Names in a prompt typed without capitals, confirmed by NER on a capitalised copy."""
+        if self._analyzer is None or any(c.isupper() for c in text):
+            return []
+        cands = [m for m in _LOWER_CANDIDATE.finditer(text)
+                 if m.group(1) not in _COMMON_CAPS and m.group(1) not in _NOT_NAME_WORDS]
+        if not cands:
+            return []
+        chars = list(text)
+        for m in cands:
+            chars[m.start(1)] = chars[m.start(1)].upper()
+        doc = self._analyzer.nlp_engine.nlp["en"]("".join(chars))
+        people = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("PERSON", "PER")]
+        return [m.span(1) for m in cands if any(a <= m.start(1) < b for a, b in people)]
 
     def detect(self, text: str, doc: Any | None) -> list[Span]:
         out: list[Span] = []
@@ -193,18 +298,43 @@ class PersonDetector:
             val = m.group(1)
             if _looks_like_name(val, text, m.start(1), single_ok=True) and val.lower() not in _COMMON_CAPS:
                 add(m.start(1), m.end(1), 0.6, "person-speaker")
+        for rx in (_PAIR_SUBJECT, _ACTION_ITEM):
+            for m in rx.finditer(text):
+                for g in range(1, rx.groups + 1):
+                    if _looks_like_name(m.group(g), text, m.start(g), single_ok=True):
+                        add(m.start(g), m.end(g), 0.6, "person-subject")
+        for m in _LOWER_CUE.finditer(text):
+            if m.group(1).lower() not in _COMMON_CAPS | _NOT_NAME_WORDS:
+                add(m.start(1), m.end(1), 0.7, "person-lowercase-cue")
+        for a, b in self._lowercase_names(text):
+            add(a, b, 0.6, "person-lowercase-ner")
         persona = bool(_PERSONA_CONTEXT.search(text))
         for s, e, score in self._ner(text, doc):
             val = text[s:e].strip()
             val = re.sub(r"(?:'s|’s|')$", "", val)
+            s, val = _extend_left(text, s, val)
             before = text[max(0, s - 30):s]
             strong = bool(_STRONG_CUE.search(before))
+            subject = " " not in val and bool(_SUBJECT_VERB.match(text[s + len(val):s + len(val) + 14]))
             single_ok = strong or (
-                _is_single_name_ok(text, s, e) and not persona and not text[s + len(val):s + len(val) + 1] == ":"
+                (_is_single_name_ok(text, s, e) or subject) and not persona and not text[s + len(val):s + len(val) + 1] == ":"
             )
             if _looks_like_name(val, text, s, single_ok=single_ok):
                 add(s, s + len(val), score, "presidio-spacy")
         return out
+
+
+def _extend_left(text: str, s: int, val: str) -> tuple[int, str]:
+    """Grow an NER name leftwards over one capitalised given name that NER left out
+    ("Priya Raghunathan" tagged as just "Raghunathan")."""
+    m = re.search(rf"(?:^|(?<=[\s(\"']))([{_UP}][{_LO}]+) $", text[max(0, s - 25):s])
+    if not m:
+        return s, val
+    word = m.group(1)
+    low = word.lower()
+    if low in _COMMON_CAPS or low in _NOT_NAME_WORDS or low in _FIRST_WORD_VERBS:
+        return s, val
+    return s - len(word) - 1, f"{word} {val}"
 
 
 def _is_single_name_ok(text: str, s: int, e: int) -> bool:

@@ -24,13 +24,15 @@ def _before(text: str, pos: int, width: int = 40) -> str:
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}(?![\w-])")
 # RFC 2606 / 6761 reserved names identify nobody.
 _RESERVED_MAIL = re.compile(r"@(?:[\w-]+\.)*(?:example\.(?:com|org|net)|example|test|invalid|localhost)$", re.I)
+# Machine identities (cloud service accounts, no-reply senders) belong to no individual.
+_MACHINE_MAIL = re.compile(r"^(?:no-?reply|do-?not-?reply|mailer-daemon)@|@[\w.-]*\.(?:iam\.gserviceaccount\.com|svc\.id\.goog)$", re.I)
 
 
 def find_emails(text: str) -> list[Span]:
     """E-mail addresses outside the reserved example domains."""
     out = []
     for m in _EMAIL.finditer(text):
-        if _RESERVED_MAIL.search(m.group()):
+        if _RESERVED_MAIL.search(m.group()) or _MACHINE_MAIL.search(m.group()):
             continue
         # "scheme://user:password@host" - the part before @ is a password, not a mailbox.
         if re.search(r"://[^\s/@]*:$", text[max(0, m.start() - 80):m.start()]):
@@ -182,6 +184,8 @@ _DATE = (
     r"|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}"
     rf"|{_MONTHS}\.? (?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?,? (?:19|20)\d{{2}}"
     rf"|(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)? (?:of )?{_MONTHS},? (?:19|20)\d{{2}})"
+    # Without this the day alternation stops at the first digit ("1987-10-2" of "1987-10-27").
+    r"(?!\d)"
 )
 _DOB = re.compile(
     r"(?:\bd\.?o\.?b\b\.?|date of birth|birth ?date|birthday|\bborn(?: on)?|\bb\.|['\"]?dob['\"]?)"
@@ -256,11 +260,27 @@ _ADDRESS = re.compile(
 )
 
 
+# The same address with a greedy street name: "221 Maple Ridge Rd" contains the suffix
+# "Ridge" before the real one, so the lazy pattern stops early; the greedy one is tried from the
+# same start and wins when it reaches a state / ZIP.
+_ADDRESS_GREEDY = re.compile(_ADDRESS.pattern.replace("){1,4}? ", "){1,4} ", 1))
+_ADDRESS_END = re.compile(r"[A-Z]{2}(?: \d{5}(?:-\d{4})?)?$")
+
+
 def find_addresses(text: str) -> list[Span]:
     """US street addresses: number, street name, USPS suffix, optional unit, city, state, ZIP."""
     out = []
-    for m in _ADDRESS.finditer(text):
+    pos = 0
+    while True:
+        m = _ADDRESS.search(text, pos)
+        if not m:
+            return out
+        start, end = m.span()
+        if not _ADDRESS_END.search(m.group()):
+            g = _ADDRESS_GREEDY.match(text, start)
+            if g and _ADDRESS_END.search(g.group()):
+                end = g.end()
         # Without city/state the match must at least look like "123 Main Street".
-        score = 0.9 if re.search(r"[A-Z]{2}(?: \d{5}(?:-\d{4})?)?$", m.group()) else 0.6
-        out.append(_span("STREET_ADDRESS", m.start(), m.end(), score, "street-address"))
-    return out
+        score = 0.9 if _ADDRESS_END.search(text[start:end]) else 0.6
+        out.append(_span("STREET_ADDRESS", start, end, score, "street-address"))
+        pos = end

@@ -30,6 +30,7 @@ _VENDOR = [
     ("twilio-key", re.compile(r"(?<![\w])(SK[0-9a-f]{32})(?![\w])"), 1),
     ("databricks-token", re.compile(r"(?<![\w])(dapi[0-9a-f]{32}(?:-\d+)?)(?![\w])"), 1),
     ("google-api-key", re.compile(r"(?<![\w-])(AIza[0-9A-Za-z_-]{35})"), 1),
+    ("docker-pat", re.compile(r"(?<![\w])(dckr_pat_[A-Za-z0-9_-]{20,})"), 1),
     ("npm-token", re.compile(r"(?<![\w])(npm_[A-Za-z0-9]{36})(?![\w])"), 1),
     ("pypi-token", re.compile(r"(?<![\w])(pypi-AgE[A-Za-z0-9_-]{50,})"), 1),
     ("huggingface-token", re.compile(r"(?<![\w])(hf_[A-Za-z0-9]{30,})(?![\w])"), 1),
@@ -45,7 +46,8 @@ _VENDOR = [
 ]
 
 # scheme://user:password@host — the password only.
-_CONN = re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{1,64}:([^\s@'\"/]{3,128})@[\w.-]+")
+# The user part may be empty ("redis://:password@host").
+_CONN = re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{0,64}:([^\s@'\"/]{3,128})@[\w.-]+")
 
 _KEYWORD = (
     r"(?:pass(?:word|wd|phrase)?|pwd|secret(?:[_ -]?key)?|client[_ -]?secret|api[_ -]?key|apikey|"
@@ -57,6 +59,13 @@ _ASSIGN = re.compile(
     rf"(?i)\b([\w.-]*{_KEYWORD}[\w.-]*)['\"\]]{{0,2}}\s*(?:[:=]|=>|:=|\bis(?: now)?\b|\bwas\b|,)?\s*['\"]?"
     r"([^\s'\"`,;()<>{}]{6,200})(?![(\w])"
 )
+# Credentials passed as command-line flags or to PowerShell's SecureString constructor.
+_CLI_FLAG = re.compile(
+    r"(?:(?<=\s)|^)(?:-p|--password|-Password|--pass|--token|--api-key|--secret|-AccountKey|ConvertTo-SecureString(?:\s+-String)?)"
+    r"(?:\s+|=)['\"]?([^\s'\"]{6,200})"
+)
+# PowerShell cmdlets and other Verb-Noun identifiers are not values.
+_CMDLET = re.compile(r"^[A-Z][A-Za-z]+-[A-Z]\w+$")
 # "login is user@corp / value", "user: x / pass: y"
 _USER_SLASH = re.compile(r"(?i)(?:login|credentials?|creds|sign[ -]?in|account)\b[^\n]{0,40}?\S+@\S+\s+/\s+(\S{6,128})")
 
@@ -85,7 +94,7 @@ def _placeholder(value: str) -> bool:
 
 def _credential_like(value: str, keyword: str, context: str) -> bool:
     """Is ``value`` (found after ``keyword``) plausibly a live credential?"""
-    if _placeholder(value) or _UUID.match(value):
+    if _placeholder(value) or _UUID.match(value) or _CMDLET.match(value):
         return False
     kw = keyword.lower()
     is_password = "pass" in kw or "pwd" in kw
@@ -138,6 +147,10 @@ class SecretDetector:
             val = m.group(1)
             if not _placeholder(val) and not val.startswith("$"):
                 add(m.start(1), m.end(1), 0.9, "connection-string")
+        for m in _CLI_FLAG.finditer(text):
+            val = m.group(1).rstrip(".,;")
+            if not val.startswith(("-", "$")) and _credential_like(val, "password", text[max(0, m.start() - 40):m.end()]):
+                add(m.start(1), m.start(1) + len(val), 0.8, "cli-flag")
         for m in _USER_SLASH.finditer(text):
             val = m.group(1).rstrip(".,;")
             if not _placeholder(val):
