@@ -138,7 +138,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from ledgergate.ledger.service import run_service
     from ledgergate.reportcli import report_schedule
 
-    return run_service(_settings(args), background=report_schedule)
+    return run_service(_settings(args), background=report_schedule, from_beginning=args.from_beginning)
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:
@@ -384,7 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmd("topics", cmd_topics, "create the topics (explicit partitions) on the configured broker")
     w = cmd("worker", cmd_worker, "run a stream worker (classify + decide)")
     w.add_argument("--ready-file", help=argparse.SUPPRESS)
-    cmd("ledger", cmd_ledger, "run the ledger service (single sequencer; owns the DuckDB file; serves queries)")
+    lg = cmd("ledger", cmd_ledger, "run the ledger service (single sequencer; owns the DuckDB file; serves queries)")
+    lg.add_argument("--from-beginning", action="store_true",
+                    help="re-read every topic from its start (after an in-memory broker restart); "
+                         "records already held are skipped")
     cmd("proxy", cmd_proxy, "run the OpenAI-compatible proxy")
     u = cmd("up", cmd_up, "run broker, worker, ledger service and proxy together until Ctrl-C")
     u.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")

@@ -102,10 +102,9 @@ class Stack:
                               f"{child.log_path if child else 'its log'}")
 
     def start(self) -> None:
+        """Start every part: the embedded broker (unless configured otherwise), then the rest."""
         s = self.settings
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         logs = self.workdir / "logs"
-        t0 = time.monotonic()
         if s.broker.embedded:
             self.broker = EmbeddedBroker(s.broker.embedded_host, s.broker.embedded_port,
                                          log_file=logs / "broker.log")
@@ -116,6 +115,14 @@ class Stack:
             host, _, port = s.broker.bootstrap.split(",")[0].rpartition(":")
             if not port_open(host, int(port), timeout=2):
                 raise BrokerError(f"broker {s.broker.bootstrap} is not reachable")
+        self.start_parts()
+
+    def start_parts(self) -> None:
+        """Create the topics, then start ledger service, workers and proxy; wait until each is ready."""
+        s = self.settings
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        logs = self.workdir / "logs"
+        t0 = time.monotonic()
         asyncio.run(ensure_topics(s.broker.bootstrap, topic_specs(s.topics, s.broker.partitions,
                                                                   s.broker.replication_factor)))
         cfg = str(self.config_path)
@@ -144,6 +151,44 @@ class Stack:
         self._wait("proxy", lambda: _http_ok(s.proxy.host, s.proxy.port), proxy, 60)
         self.say(f"  proxy    ready  http://{s.proxy.host}:{s.proxy.port}  "
                  f"(all parts up in {time.monotonic() - t0:.1f}s)")
+
+    def heal(self) -> bool:
+        """Restart a dead embedded broker on its port, re-create its topics, restart the consumers.
+
+        The embedded broker keeps everything in memory, so it comes back as a
+        new, empty cluster: offsets start at 0 again and group commits are gone.
+        The ledger service and the workers are stopped before the broker comes
+        back (so they do not race to auto-create topics with the wrong shape),
+        then started again: workers afresh (they are stateless), the ledger
+        service re-reading the new logs from the start (records it already
+        holds are skipped by request id). Proxies keep running and replay their
+        spools. Returns True when it restarted the broker.
+        """
+        b = self.broker
+        if b is None or (b.proc is not None and b.proc.poll() is None):
+            return False
+        s = self.settings
+        self.say(f"  broker   exited; restarting {b.bootstrap}")
+        consumers = [c for c in self.children if c.name == "ledger" or c.name.startswith("worker-")]
+        for c in consumers:
+            c.stop()
+        b.proc = None
+        b.start()
+        asyncio.run(ensure_topics(s.broker.bootstrap, topic_specs(s.topics, s.broker.partitions,
+                                                                  s.broker.replication_factor)))
+        for c in consumers:
+            if c.name == "ledger":
+                if "--from-beginning" not in c.argv:
+                    c.argv = [*c.argv, "--from-beginning"]
+                c.start()
+                self._wait("ledger service", lambda: _uds_ok(s.ledger.socket_path), c, 60)
+            else:
+                ready = self.run_dir / f"{c.name}.ready"
+                ready.unlink(missing_ok=True)
+                c.start()
+                self._wait(c.name, ready.exists, c, 120)
+        self.say("  broker   restarted; ledger re-reading from the start, workers rejoined")
+        return True
 
     def stop(self) -> None:
         for c in reversed(self.children):
@@ -196,6 +241,7 @@ def run_forever(stack: Stack) -> int:
         stack.start()
         stack.say("ledgergate is up; Ctrl-C stops it")
         while not stopping["flag"]:
+            stack.heal()
             dead = stack.dead()
             if dead:
                 stack.say(f"ledgergate: {', '.join(dead)} exited; stopping the stack (see {stack.workdir / 'logs'})")

@@ -44,8 +44,10 @@ def _now_us() -> int:
 class LedgerSink:
     """Kafka → ledger, exactly once into DuckDB (offsets live in the same transaction)."""
 
-    def __init__(self, writer: LedgerWriter, codec: Codec, *, topics: list[str], batch_max: int) -> None:
+    def __init__(self, writer: LedgerWriter, codec: Codec, *, topics: list[str], batch_max: int,
+                 from_beginning: bool = False) -> None:
         self._writer = writer
+        self._from_beginning = from_beginning
         self._codec = codec
         self._topics = topics
         self._batch_max = batch_max
@@ -75,7 +77,7 @@ class LedgerSink:
         return entries, offsets
 
     async def run(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        stored = self._writer.offsets()
+        stored = {} if self._from_beginning else self._writer.offsets()
         tps: list[TopicPartition] = []
         for t in self._topics:
             parts = consumer.partitions_for_topic(t)
@@ -123,6 +125,9 @@ class LedgerSink:
                 log.warning("%s[%d] log end %d is before our position %d: the broker lost its log; "
                             "re-reading from the start", tp.topic, tp.partition, ends[tp], pos)
                 await consumer.seek_to_beginning(tp)
+                # resolve the reset now: left to the fetcher, an in-flight fetch
+                # at the old position can win and the reset is lost
+                await consumer.position(tp)
 
 
 def config_holds(settings: Settings) -> list[LegalHold]:
@@ -259,7 +264,7 @@ Background = Callable[[Settings, LedgerOps, LedgerWriter, asyncio.Event], Awaita
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
-                background: Background | None = None) -> None:
+                background: Background | None = None, from_beginning: bool = False) -> None:
     """Run sink and API (and ``background``, e.g. the report schedule) until ``stop`` is set."""
     import uvicorn
 
@@ -279,7 +284,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     ops = LedgerOps(con, Path(led.keys_dir))
     topics = settings.topics
     sink = LedgerSink(writer, default_codec(), topics=[topics.decisions, topics.responses],
-                      batch_max=led.batch_max)
+                      batch_max=led.batch_max, from_beginning=from_beginning)
 
     sock = led.socket_path
     sock.unlink(missing_ok=True)
@@ -331,7 +336,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         sock.unlink(missing_ok=True)
 
 
-def run_service(settings: Settings, *, background: Background | None = None) -> int:
+def run_service(settings: Settings, *, background: Background | None = None,
+                from_beginning: bool = False) -> int:
     """Foreground entry point of `ledgergate ledger`."""
     try:
         import uvloop
@@ -339,5 +345,5 @@ def run_service(settings: Settings, *, background: Background | None = None) -> 
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         pass
-    asyncio.run(serve(settings, background=background))
+    asyncio.run(serve(settings, background=background, from_beginning=from_beginning))
     return 0

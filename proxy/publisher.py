@@ -93,6 +93,13 @@ class Publisher:
                        asyncio.create_task(self._replay_loop(), name="publisher-replay")]
 
     async def _connect(self) -> bool:
+        if self._inflight:
+            # sends still in flight on the producer being replaced may never
+            # complete: spool them again (at least once; consumers dedup by request id)
+            self._failed.extend(self._inflight.values())
+            self._inflight.clear()
+            if self._queue_wake is not None:
+                self._queue_wake.set()
         if self._producer is not None:
             try:
                 await asyncio.wait_for(self._producer.stop(), self.timeout)

@@ -106,7 +106,9 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
         key = decision["request_id"].encode()
         # the reply goes first: an enforce caller is waiting for it
         if reply_to:
-            await reply_topic(reply_to).send(key=key, value=payload)
+            # reply topics have one partition, read by exactly one proxy; naming the
+            # partition also holds if the topic was auto-created with more
+            await reply_topic(reply_to).send(key=key, value=payload, partition=0)
         await decisions.send(key=key, value=payload)
         state.decided += 1
 
