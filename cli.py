@@ -136,9 +136,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     from ledgergate.ledger.service import run_service
-    from ledgergate.reportcli import report_schedule
+    from ledgergate.background import service_background
 
-    return run_service(_settings(args), background=report_schedule, from_beginning=args.from_beginning)
+    return run_service(_settings(args), background=service_background, from_beginning=args.from_beginning)
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:
@@ -334,6 +334,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ingest_mlflow(args: argparse.Namespace) -> int:
+    import time
+
+    from ledgergate.ingest.mlflow import parse_since, run_ingest
+
+    s = _settings(args)
+    if bool(args.tracking_uri) == bool(args.export_dir) and not s.mlflow.tracking_uri:
+        raise CliError("give --tracking-uri URI or --export-dir DIR (or set mlflow.tracking_uri in the config)")
+    if args.tracking_uri and args.export_dir:
+        raise CliError("give either --tracking-uri or --export-dir, not both")
+    since = parse_since(args.since, time.time_ns() // 1000) if args.since else None
+    summary = run_ingest(s, tracking_uri=args.tracking_uri, export_dir=args.export_dir,
+                         experiments=tuple(args.experiment or ()), since_us=since,
+                         state_dir=Path(args.state_dir) if args.state_dir else Path(s.mlflow.state_dir),
+                         progress=not args.quiet)
+    for line in summary.lines():
+        print(line)
+    return EXIT_OK if summary.ok else EXIT_FAIL
+
+
+def cmd_mlflow_log_metrics(args: argparse.Namespace) -> int:
+    from ledgergate.ingest.logback import MetricsPeriod, log_metrics
+
+    s = _settings(args)
+    uri = args.tracking_uri or s.mlflow.tracking_uri
+    if not uri:
+        raise CliError("no MLflow tracking server: pass --tracking-uri URI or set mlflow.tracking_uri")
+    period = MetricsPeriod.parse(args.period)
+    with _client(args) as led:
+        run_id = log_metrics(led.query, uri, args.experiment or s.mlflow.logback_experiment, period)
+    print(f"governance metrics for {args.period} logged to MLflow run {run_id}")
+    return EXIT_OK
+
+
 def _progress(stage: str, frac: float) -> None:
     sys.stderr.write(f"\r  [{'#' * int(frac * 20):<20}] {stage:<40}")
     if frac >= 1:
@@ -450,6 +484,21 @@ def build_parser() -> argparse.ArgumentParser:
     pp = cmd("publish", cmd_policy_publish, "publish a bundle to every worker (compacted topic)", pol)
     pp.add_argument("file")
 
+    ing = sub.add_parser("ingest", help="ingest traffic from other systems").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    im = cmd("mlflow", cmd_ingest_mlflow, "MLflow runs and traces (live server or export dir) → request events", ing)
+    im.add_argument("--tracking-uri")
+    im.add_argument("--export-dir")
+    im.add_argument("--experiment", action="append", help="name or id; repeatable (default: all)")
+    im.add_argument("--since", help="ISO date/time, 24h, 7d, or µs since the epoch")
+    im.add_argument("--state-dir", help="remembers what was ingested (default: mlflow.state_dir)")
+    im.add_argument("--quiet", action="store_true")
+    mlf = sub.add_parser("mlflow", help="log governance back to MLflow").add_subparsers(dest="sub", required=True, parser_class=_Parser)
+    ml = cmd("log-metrics", cmd_mlflow_log_metrics, "log governance metrics of a period to an MLflow experiment", mlf)
+    ml.add_argument("--period", required=True, help="FROM..TO dates, e.g. 2026-10-01..2026-10-31")
+    ml.add_argument("--tracking-uri")
+    ml.add_argument("--experiment")
+    ml.add_argument("--db")
+
     rep = cmd("report", cmd_report, "render a compliance report from the ledger")
     rep.add_argument("kind", choices=["article12", "ll-2026-04"])
     rep.add_argument("--from", dest="from_", type=_date_arg, required=True, help="YYYY-MM-DD (inclusive)")
@@ -470,7 +519,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
                       ("ledgergate.reports.errors", "ReportError"), ("ledgergate.proxy.errors", "ProxyError"),
                       ("ledgergate.streams.classify.engine", "ClassifyError"),
                       ("ledgergate.supervisor", "SupervisorError"),
-                      ("ledgergate.streams.policy.cases", "PolicyCaseError")):
+                      ("ledgergate.streams.policy.cases", "PolicyCaseError"),
+                      ("ledgergate.ingest.errors", "IngestError")):
         try:
             module = __import__(mod, fromlist=[name])
             errs.append(getattr(module, name))

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from ledgergate.ingest.config import MlflowConfig
 from ledgergate.schemas.policy import PolicyBundle
 
 
@@ -288,6 +289,7 @@ class Settings(_Frozen):
     proxy: ProxyConfig = ProxyConfig()
     worker: WorkerConfig = WorkerConfig()
     reports: ReportsConfig = ReportsConfig()
+    mlflow: MlflowConfig = MlflowConfig()
 
     @model_validator(mode="after")
     def _references(self) -> "Settings":
@@ -394,6 +396,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         fix(ident.get("dev"), "key_file")
     for p in data.get("policies") or []:
         fix(p, "file")
+    fix(data.get("mlflow"), "state_dir")
     rep = data.get("reports")
     if isinstance(rep, dict):
         for s in rep.get("schedules") or []:

@@ -29,6 +29,10 @@ class LedgerOps:
         self._con = con
         self._keys_dir = keys_dir
 
+    def for_thread(self) -> "LedgerOps":
+        """The same ledger through a cursor of its own, for use on another thread."""
+        return LedgerOps(self._con.cursor(), self._keys_dir)
+
     def reader(self, tenant: str | None = None) -> LedgerReader:
         return LedgerReader(self._con, tenant=tenant)
 
@@ -60,7 +64,15 @@ class LedgerOps:
         except LedgerError:
             return r.get(request_id=ident)
 
-    def verify(self, *, from_us: int | None = None, to_us: int | None = None) -> dict[str, Any]:
+    def verify(self, *, from_us: int | None = None, to_us: int | None = None,
+               signatures: str = "anchored", workers: int | None = None) -> dict[str, Any]:
+        """Verify the ledger (or a time window of it, without the column check).
+
+        ``signatures``: "anchored" (default: records after the last valid
+        checkpoint plus a 1 % sample; see ledger.verify) or "all".
+        ``workers``: processes for signature and column checks (default 1: the
+        service runs this in-process, and forking it is left to callers that opt in).
+        """
         r = self.reader()
         if from_us is not None or to_us is not None:
             records = r.iter_signed(since_us=from_us, until_us=to_us)
@@ -69,13 +81,18 @@ class LedgerOps:
             records = r.iter_signed()
             columns = r.iter_columns()
         rep = verify_records(records, r.leaves(), r.checkpoints(), self.keyring(), r.pruned_ranges(),
-                             columns, ledger_id=r.ledger_id())
+                             columns, ledger_id=r.ledger_id(), signatures=signatures,
+                             workers=workers if workers is not None else 1)
         d = rep.to_dict()
         return {
             "ok": rep.ok,
             "records": rep.records_checked,
             "checkpoints": rep.checkpoints_checked,
             "tree_size": rep.tree_size,
+            "signature_mode": rep.signature_mode,
+            "signatures_checked": rep.signatures_checked,
+            "anchor_size": rep.anchor_size,
+            "columns_checked": rep.columns_checked,
             "problems": d.get("problems", []),
             "pruned": [{"from_seq": p.from_seq, "to_seq": p.to_seq, "reason": p.reason}
                        for p in r.pruned_ranges()],
