@@ -31,9 +31,17 @@ from ledgergate.schemas import codec
 from . import merkle
 from .errors import BundleError, LedgerError, NotFoundError
 from .keys import Keyring
-from .sign import ZERO_HASH_HEX, decode_checkpoint, decode_record
+from .sign import ZERO_HASH_HEX, audit_header, decode_checkpoint
 from .store import LedgerReader, now_us
-from .verify import VerifyReport, _SigChecker, default_workers
+from .verify import (
+    DEFAULT_SAMPLE_RATE,
+    SignatureMode,
+    VerifyReport,
+    _SigChecker,
+    check_signature_mode,
+    default_workers,
+    signature_sample,
+)
 
 FORMAT = "ledgergate-bundle/1"
 FILES = ("records.avro", "checkpoints.avro", "inclusion.avro", "consistency.avro",
@@ -146,15 +154,27 @@ def export(reader: LedgerReader, from_us: int, to_us: int, out_dir: str | os.Pat
 
 
 def verify_bundle(bundle_dir: str | os.PathLike[str], *, keyring: Keyring | None = None,
-                  workers: int | None = None) -> VerifyReport:
+                  workers: int | None = None, signatures: SignatureMode | str = "anchored",
+                  sample_rate: float = DEFAULT_SAMPLE_RATE,
+                  sample_seed: bytes | None = None) -> VerifyReport:
     """Verify a bundle with no database: file hashes, checkpoint signatures and
-    consistency, every record signature, seq continuity, the hash chain, and each
+    consistency, record signatures, seq continuity, the hash chain, and each
     record's inclusion in the latest checkpoint.
 
-    ``keyring``: the keys the auditor trusts; default: the bundle's keys.json.
+    ``signatures="anchored"`` (default) applies ledger.verify's argument to the
+    bundle: a record whose leaf (recomputed from its payload) is proven by its
+    inclusion path to be in the latest validly signed, consistent checkpoint
+    cannot have been altered, so its own signature is checked only if it is in
+    the deterministic sample (``sample_rate``, seeded by that root or
+    ``sample_seed``), or if anything about it looks wrong. Records after the
+    checkpoint always have their signature checked, and if any checkpoint is
+    forged or inconsistent nothing is anchored (every signature is checked).
+    ``"all"`` checks every signature. ``keyring``: the keys the auditor trusts;
+    default: the bundle's keys.json.
     """
+    mode = check_signature_mode(signatures)
     d = Path(bundle_dir)
-    rep = VerifyReport()
+    rep = VerifyReport(signature_mode=mode)
     try:
         manifest = json.loads((d / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
@@ -219,6 +239,11 @@ def verify_bundle(bundle_dir: str | os.PathLike[str], *, keyring: Keyring | None
         rep.add(None, None, "truncated", f"manifest names checkpoint {manifest['latest_checkpoint']} "
                 f"but the latest valid checkpoint in the bundle is {latest_size}")
     cache = merkle.InclusionCache.for_root(latest_size, latest_root)
+    # Anchor only on a clean checkpoint history: a forged or inconsistent head
+    # means someone held or faked a signing key, so every signature must speak.
+    anchor = latest_size if mode == "anchored" and "forged-checkpoint" not in rep.kinds() else 0
+    rep.anchor_size = anchor
+    sample = signature_sample(anchor, latest_root, sample_rate, sample_seed)
 
     checker = _SigChecker(keyring, workers if workers is not None else default_workers())
     prev: tuple[int, bytes] | None = None
@@ -229,11 +254,14 @@ def verify_bundle(bundle_dir: str | os.PathLike[str], *, keyring: Keyring | None
                 batch = [e for _, e in zip(range(20_000), it)]
                 if not batch:
                     break
-                oks = checker.check([(e["key_id"], e["payload"], e["signature"]) for e in batch])
-                rep.signatures_checked += len(batch)
-                for env, ok in zip(batch, oks):
-                    prev = _bundle_record(env, ok, keyring, ledger_id, incl, cache, latest_size,
-                                          pruned, prev, rep)
+                due = [i for i, e in enumerate(batch) if _due(e["payload"], anchor, sample)]
+                oks = checker.check([(batch[i]["key_id"], batch[i]["payload"],
+                                      batch[i]["signature"]) for i in due])
+                rep.signatures_checked += len(due)
+                known = dict(zip(due, oks))
+                for i, env in enumerate(batch):
+                    prev = _bundle_record(env, known.get(i), keyring, ledger_id, incl, cache,
+                                          latest_size, pruned, prev, rep)
                     rep.records_checked += 1
     except (OSError, ValueError) as exc:
         raise BundleError(f"records.avro in {d} is unreadable: {exc}") from exc
@@ -246,18 +274,34 @@ def verify_bundle(bundle_dir: str | os.PathLike[str], *, keyring: Keyring | None
     return rep
 
 
-def _bundle_record(env: dict[str, Any], sig_ok: bool, keyring: Keyring, ledger_id: str | None,
-                   incl: dict[int, dict[str, Any]], cache: merkle.InclusionCache,
-                   latest: int, pruned: list[tuple[int, int]],
+def _due(payload: bytes, anchor: int, sample: frozenset[int]) -> bool:
+    """Must this record's signature be checked up front (tail, sample, or unparsable)?"""
+    try:
+        seq = audit_header(payload)[2]
+    except Exception:  # noqa: BLE001 - garbage: let the signature name it
+        return True
+    return not 0 <= seq < anchor or seq in sample
+
+
+def _bundle_record(env: dict[str, Any], sig_known: bool | None, keyring: Keyring,
+                   ledger_id: str | None, incl: dict[int, dict[str, Any]],
+                   cache: merkle.InclusionCache, latest: int, pruned: list[tuple[int, int]],
                    prev: tuple[int, bytes] | None, rep: VerifyReport) -> tuple[int, bytes] | None:
     payload = env["payload"]
     h = merkle.leaf_hash(payload)
+    known = [sig_known]
+
+    def sig_ok() -> bool:  # checked lazily: only anomalies of covered records need it
+        if known[0] is None:
+            known[0] = keyring.verify(env["key_id"], env["signature"], payload)
+            rep.signatures_checked += 1
+        return known[0]
+
     try:
-        rec = decode_record(payload)
+        rid, p_ledger, seq, p_prev, p_kid = audit_header(payload)
     except Exception as exc:  # replaced bytes
         rep.add(None, None, "changed-field", f"a record payload is not an AuditRecord: {exc}")
         return prev
-    seq, rid = rec["seq"], rec["record_id"]
     if prev is not None and seq <= prev[0]:
         rep.add(seq, rid, "reordered", f"record {rid} (seq {seq}) follows seq {prev[0]}: the "
                 "export is out of order")
@@ -267,21 +311,24 @@ def _bundle_record(env: dict[str, Any], sig_ok: bool, keyring: Keyring, ledger_i
             rep.add(a, None, "pruned", f"records {a}..{b} were removed by retention")
         else:
             rep.add(a, None, "deleted", f"records {a}..{b} are missing from the bundle")
-    elif prev is not None and rec["prev_leaf_hash"] != prev[1].hex():
+    elif prev is not None and p_prev != prev[1].hex():
         rep.add(seq, rid, "reordered", f"record {rid} (seq {seq}) does not chain to record {prev[0]}")
-    if seq == 0 and rec["prev_leaf_hash"] != ZERO_HASH_HEX:
+    if seq == 0 and p_prev != ZERO_HASH_HEX:
         rep.add(seq, rid, "inserted", "record 0 does not start the chain")
-    if keyring.public_key(env["key_id"]) is None:
-        rep.add(seq, rid, "unknown-key", f"record {rid} (seq {seq}) is signed with unknown key "
-                f"{env['key_id']!r}")
-    elif not sig_ok or rec["key_id"] != env["key_id"]:
-        rep.add(seq, rid, "changed-field", f"record {rid} (seq {seq}): payload does not match its "
-                f"signature by {env['key_id']}")
-    if ledger_id is not None and rec["ledger_id"] != ledger_id:
-        rep.add(seq, rid, "inserted", f"record {rid} belongs to ledger {rec['ledger_id']!r}")
+    proven = True
     if seq < latest:
         proof = incl.get(seq)
-        if proof is None or proof["tree_size"] != latest or not cache.verify(h, seq, proof["path"]):
-            rep.add(seq, rid, "inserted" if sig_ok else "changed-field",
-                    f"record {rid} (seq {seq}) is not proven in the checkpoint of size {latest}")
+        proven = (proof is not None and proof["tree_size"] == latest
+                  and cache.verify(h, seq, proof["path"]))
+    if keyring.public_key(env["key_id"]) is None or keyring.public_key(p_kid) is None:
+        rep.add(seq, rid, "unknown-key", f"record {rid} (seq {seq}) is signed with unknown key "
+                f"{env['key_id'] if keyring.public_key(env['key_id']) is None else p_kid!r}")
+    elif p_kid != env["key_id"] or ((known[0] is not None or not proven) and not sig_ok()):
+        rep.add(seq, rid, "changed-field", f"record {rid} (seq {seq}): payload does not match its "
+                f"signature by {env['key_id']}")
+    if ledger_id is not None and p_ledger != ledger_id:
+        rep.add(seq, rid, "inserted", f"record {rid} belongs to ledger {p_ledger!r}")
+    if not proven:
+        rep.add(seq, rid, "inserted" if sig_ok() else "changed-field",
+                f"record {rid} (seq {seq}) is not proven in the checkpoint of size {latest}")
     return seq, h

@@ -44,8 +44,9 @@ class ServiceLedger:
     def show(self, ident: str) -> dict[str, Any]:
         return self._call("GET", f"/records/{ident}")
 
-    def verify(self, *, from_us: int | None = None, to_us: int | None = None) -> dict[str, Any]:
-        return self._call("POST", "/verify", json={"from_us": from_us, "to_us": to_us})
+    def verify(self, *, from_us: int | None = None, to_us: int | None = None,
+               signatures: str = "anchored") -> dict[str, Any]:
+        return self._call("POST", "/verify", json={"from_us": from_us, "to_us": to_us, "signatures": signatures})
 
     def export(self, *, from_us: int | None, to_us: int | None, out: Path) -> str:
         return self._call("POST", "/export", json={"from_us": from_us, "to_us": to_us, "out": str(out)})["path"]
@@ -97,8 +98,9 @@ class DirectLedger:
     def show(self, ident: str) -> dict[str, Any]:
         return self._ops.show(ident)
 
-    def verify(self, *, from_us: int | None = None, to_us: int | None = None) -> dict[str, Any]:
-        return self._ops.verify(from_us=from_us, to_us=to_us)
+    def verify(self, *, from_us: int | None = None, to_us: int | None = None,
+               signatures: str = "anchored") -> dict[str, Any]:
+        return self._ops.verify(from_us=from_us, to_us=to_us, signatures=signatures)
 
     def export(self, *, from_us: int | None, to_us: int | None, out: Path) -> str:
         return self._ops.export(from_us=from_us, to_us=to_us, out=out)

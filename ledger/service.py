@@ -228,7 +228,8 @@ class LedgerApi:
         if path.startswith("/records/") and method == "GET":
             return 200, ops.show(path.removeprefix("/records/"), tenant_scope=q.get("scope"))
         if path == "/verify" and method == "POST":
-            return 200, ops.verify(from_us=body.get("from_us"), to_us=body.get("to_us"))
+            return 200, ops.verify(from_us=body.get("from_us"), to_us=body.get("to_us"),
+                                   signatures=body.get("signatures") or "anchored")
         if path == "/export" and method == "POST":
             return 200, {"path": ops.export(from_us=body.get("from_us"), to_us=body.get("to_us"),
                                             out=Path(body["out"]))}

@@ -164,6 +164,67 @@ def decode_record(payload: bytes) -> dict[str, Any]:
     return _AUDIT.decode(payload)
 
 
+def _avro_long(buf: bytes, pos: int) -> tuple[int, int]:
+    """Zig-zag varint at ``pos`` → (value, next position)."""
+    shift = acc = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        acc |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return (acc >> 1) ^ -(acc & 1), pos
+        shift += 7
+        if shift > 63:
+            raise RecordError("Avro long is longer than 10 bytes: the payload is not an AuditRecord")
+
+
+def _avro_str(buf: bytes, pos: int) -> tuple[str, int]:
+    n, pos = _avro_long(buf, pos)
+    end = pos + n
+    if n < 0 or end > len(buf):
+        raise RecordError(f"Avro string of length {n} at byte {pos} runs past the payload "
+                          f"({len(buf)} bytes): the payload is not an AuditRecord")
+    return buf[pos:end].decode("utf-8"), end
+
+
+def audit_header(payload: bytes) -> tuple[str, str, int, str, str]:
+    """(record_id, ledger_id, seq, prev_leaf_hash, key_id) of stored AuditRecord bytes.
+
+    These are the first five fields of AuditRecord (WRITER_FIELDS, fixed by the
+    schema contract), so verify reads them with a tiny varint/string reader
+    instead of decoding all ~40 fields; ~20x cheaper than :func:`decode_record`.
+    Payloads framed with another writer schema (evolution) fall back to a full
+    decode. Raises RecordError (or ValueError/IndexError on garbage bytes) when
+    the bytes are not a record.
+    """
+    if payload[:codec.HEADER_LEN] != _AUDIT.header:
+        rec = decode_record(payload)
+        return (rec["record_id"], rec["ledger_id"], rec["seq"], rec["prev_leaf_hash"],
+                rec["key_id"])
+    out: list[Any] = []
+    pos = codec.HEADER_LEN
+    for is_str in _HEADER_SHAPE:
+        b = payload[pos]
+        if b < 0x80:  # one-byte varint: every id and hash here, and seq < 64
+            n, pos = (b >> 1) ^ -(b & 1), pos + 1
+        else:
+            n, pos = _avro_long(payload, pos)
+        if is_str:
+            end = pos + n
+            if n < 0 or end > len(payload):
+                raise RecordError(f"Avro string of length {n} at byte {pos} runs past the "
+                                  f"payload ({len(payload)} bytes): not an AuditRecord")
+            out.append(payload[pos:end].decode("utf-8"))
+            pos = end
+        else:
+            out.append(n)
+    return out[0], out[1], out[2], out[3], out[4]
+
+
+# record_id, ledger_id: string; seq: long; prev_leaf_hash, key_id: string
+_HEADER_SHAPE = (True, True, False, True, True)
+
+
 def build_checkpoint(*, ledger_id: str, tree_size: int, root_hash: bytes, at_us: int,
                      key_id: str) -> bytes:
     """Encode a Checkpoint (signed tree head)."""

@@ -78,6 +78,7 @@ def _swap(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+@pytest.mark.parametrize("mode", ["anchored", "all"])
 @pytest.mark.parametrize("name,mutate,kind", [
     ("records.avro", _flip_payload, "changed-field"),
     ("records.avro", _drop, "deleted"),
@@ -85,15 +86,36 @@ def _swap(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ("checkpoints.avro", lambda rows: rows[:-1], "truncated"),
 ])
 def test_tampered_bundle_fails(ledger: Any, tmp_path: Path, name: str, mutate: Any,
-                               kind: str) -> None:
+                               kind: str, mode: str) -> None:
     _, out = _export(ledger, tmp_path)
     _rewrite_avro(out / name, mutate)
-    rep = verify_bundle(out, workers=1)
+    rep = verify_bundle(out, workers=1, signatures=mode)
     assert not rep.ok
     assert ("changed-field", None) in [(p.kind, p.seq) for p in rep.problems]  # manifest hash
     _fix_manifest(out, name)
-    rep = verify_bundle(out, workers=1)
+    rep = verify_bundle(out, workers=1, signatures=mode)
     assert kind in rep.kinds(), rep.problems
+
+
+def test_bundle_signature_modes(ledger: Any, tmp_path: Path) -> None:
+    """A flipped signature on a covered record with intact payload: only "all" names it."""
+    _, out = _export(ledger, tmp_path)
+    assert verify_bundle(out, workers=1).signatures_checked == 1  # 1 % of 60, all covered
+    assert verify_bundle(out, workers=1, signatures="all").signatures_checked == N
+
+    def flip(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        sig = bytearray(rows[9]["signature"])
+        sig[0] ^= 1
+        rows[9]["signature"] = bytes(sig)
+        return rows
+
+    _rewrite_avro(out / "records.avro", flip)
+    _fix_manifest(out, "records.avro")
+    assert verify_bundle(out, workers=1, sample_rate=0.0).ok
+    assert [(p.kind, p.seq) for p in verify_bundle(out, workers=1, signatures="all").problems] \
+        == [("changed-field", 9)]
+    rep = verify_bundle(out, workers=1, sample_rate=1.0)
+    assert [(p.kind, p.seq) for p in rep.problems] == [("changed-field", 9)]
 
 
 def test_rewritten_history_fails_consistency(ledger: Any, tmp_path: Path, keydir: Path) -> None:

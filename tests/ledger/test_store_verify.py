@@ -14,6 +14,7 @@ from ledgergate.ledger.errors import LedgerError, NotFoundError
 from ledgergate.ledger.keys import key_id_of
 from ledgergate.ledger.sign import build_record, decode_record, derive_columns, encode_record
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, LegalHold, connect
+from ledgergate.ledger.verify import signature_sample
 
 N = 40
 
@@ -136,20 +137,37 @@ TAMPERS: list[Callable[[Any, Path], tuple[str, int | None]]] = [
 ]
 
 
-def test_untouched_ledger_verifies(ledger: Any, keydir: Path) -> None:
+MODES = ("anchored", "all")
+# Only "all" checks the signature of a covered record outside anchored mode's sample:
+# a flipped signature byte on such a record, payload intact, is lost attribution,
+# not changed content, and anchored mode passes it (see ledger.verify's docstring).
+ALL_MODE_ONLY = {t_bad_signature}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_untouched_ledger_verifies(ledger: Any, keydir: Path, mode: str) -> None:
     con, w, r = ledger(N)
-    rep = run_verify(r, lkeys.load_dir(keydir))
+    rep = run_verify(r, lkeys.load_dir(keydir), signatures=mode)
     assert rep.ok, rep.problems
-    assert rep.records_checked == N and rep.signatures_checked == N
+    assert rep.records_checked == N and rep.columns_checked == N
     assert rep.tree_size == N and rep.checkpoints_checked == 4  # every 10 records
+    assert rep.anchor_size == N and rep.signature_mode == mode
+    # anchored: everything is covered by the last checkpoint, so only the 1 % sample
+    assert rep.signatures_checked == (N if mode == "all" else 1)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("tamper", TAMPERS, ids=lambda f: f.__name__[2:])
-def test_tampering_is_named(ledger: Any, keydir: Path, tamper: Callable[..., Any]) -> None:
+def test_tampering_is_named(ledger: Any, keydir: Path, tamper: Callable[..., Any],
+                            mode: str) -> None:
     con, w, r = ledger(N)
     rid_before = {s: _rid(con, s) for s in range(N)}
     kind, seq = tamper(con, keydir)
-    rep = run_verify(r, lkeys.load_dir(keydir))
+    rep = run_verify(r, lkeys.load_dir(keydir), signatures=mode)
+    if mode == "anchored" and tamper in ALL_MODE_ONLY:
+        assert seq not in signature_sample(N, _anchor_root(r), 0.01)
+        assert rep.ok, rep.problems  # documented: see ALL_MODE_ONLY
+        return
     assert not rep.ok
     found = [(p.kind, p.seq) for p in rep.problems]
     assert (kind, seq) in found, rep.problems
@@ -162,11 +180,86 @@ def test_tampering_is_named(ledger: Any, keydir: Path, tamper: Callable[..., Any
         assert "metadata" in hits[0].message
 
 
-def test_parallel_verify_finds_the_same(ledger: Any, keydir: Path) -> None:
+def _anchor_root(r: LedgerReader) -> bytes:
+    return bytes.fromhex(r.checkpoints()[-1].root_hash)
+
+
+def _flip_signature(con: Any, seq: int) -> None:
+    sig = bytearray(con.execute("SELECT signature FROM records WHERE seq = ?", [seq]).fetchone()[0])
+    sig[0] ^= 1
+    con.execute("UPDATE records SET signature = ? WHERE seq = ?", [bytes(sig), seq])
+
+
+def test_anchored_finds_bad_signature_in_the_tail(tmp_path: Path, keydir: Path) -> None:
+    """Records after the last checkpoint have nothing vouching for them but their signature."""
+    con = connect(str(tmp_path / "tail.duckdb"))
+    w = LedgerWriter(con, lkeys.load_dir(keydir), ledger_id=LEDGER_ID, checkpoint_every=10**9,
+                     checkpoint_interval_s=10**6)
+    w.append_batch([make_entry(i) for i in range(30)], now=T0)
+    w.checkpoint(T0)
+    w.append_batch([make_entry(i) for i in range(30, 40)], now=T0)  # tail 30..39, uncovered
+    _flip_signature(con, 33)
+    rep = run_verify(LedgerReader(con), lkeys.load_dir(keydir), signatures="anchored")
+    assert rep.anchor_size == 30
+    assert [(p.kind, p.seq) for p in rep.problems] == [("bad-signature", 33)]
+    assert rep.signatures_checked == 10 + 1  # the tail + the 1 % sample of 30
+
+
+def test_anchored_finds_bad_signature_in_the_sample(ledger: Any, keydir: Path) -> None:
+    con, w, r = ledger(N)
+    sample = signature_sample(N, _anchor_root(r), 0.25)
+    victim = min(sample)
+    _flip_signature(con, victim)
+    rep = run_verify(r, lkeys.load_dir(keydir), signatures="anchored", sample_rate=0.25)
+    assert [(p.kind, p.seq) for p in rep.problems] == [("bad-signature", victim)]
+    assert rep.signatures_checked == len(sample) == 10
+    # the sample is deterministic for a ledger, and an auditor may choose their own seed
+    assert sample == signature_sample(N, _anchor_root(r), 0.25)
+    assert signature_sample(N, _anchor_root(r), 0.25, b"auditor") != sample
+    # sample_rate=1 is "all" for the covered records
+    unsampled = min(set(range(N)) - sample)
+    _flip_signature(con, unsampled)
+    rep = run_verify(r, lkeys.load_dir(keydir), signatures="anchored", sample_rate=1.0)
+    assert {(p.kind, p.seq) for p in rep.problems} == {("bad-signature", victim),
+                                                      ("bad-signature", unsampled)}
+
+
+def test_forged_checkpoint_moves_the_anchor_back(ledger: Any, keydir: Path) -> None:
+    """Records above the last checkpoint that still verifies get their signatures checked."""
+    con, w, r = ledger(N)
+    t_forge_checkpoint_root(con, keydir)
+    _flip_signature(con, 35)
+    rep = run_verify(r, lkeys.load_dir(keydir), signatures="anchored", sample_rate=0.0)
+    assert rep.anchor_size == 30
+    assert {(p.kind, p.seq) for p in rep.problems} == {("forged-checkpoint", None),
+                                                      ("bad-signature", 35)}
+
+
+def test_duplicated_row_is_inserted(ledger: Any, keydir: Path) -> None:
+    con, w, r = ledger(N)
+    con.execute("INSERT INTO records SELECT * FROM records WHERE seq = 6")
+    for mode in MODES:
+        rep = run_verify(r, lkeys.load_dir(keydir), signatures=mode)
+        assert [(p.kind, p.seq) for p in rep.problems] == [("inserted", 6)], rep.problems
+
+
+def test_unknown_signature_mode_is_refused(ledger: Any, keydir: Path) -> None:
+    con, w, r = ledger(10)
+    with pytest.raises(LedgerError, match="anchored"):
+        run_verify(r, lkeys.load_dir(keydir), signatures="some")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_parallel_verify_finds_the_same(ledger: Any, keydir: Path, mode: str) -> None:
     con, w, r = ledger(3000, batch=500, checkpoint_every=1000)
-    t_bad_signature(con, keydir)
-    rep = run_verify(r, lkeys.load_dir(keydir), workers=2, chunk=2500)
-    assert [(p.kind, p.seq) for p in rep.problems] == [("bad-signature", 14)]
+    victim = 14 if mode == "all" else min(signature_sample(3000, _anchor_root(r)))
+    _flip_signature(con, victim)
+    con.execute("UPDATE records SET tenant = 'evil' WHERE seq = 2999")
+    rep = run_verify(r, lkeys.load_dir(keydir), workers=2, chunk=2500, signatures=mode)
+    assert [(p.kind, p.seq) for p in rep.problems] == [("bad-signature", victim),
+                                                       ("changed-field", 2999)]
+    assert "tenant" in rep.problems[1].message
+    assert rep.columns_checked == 3000
 
 
 def test_key_rotation_mid_stream_verifies(tmp_path: Path, keydir: Path) -> None:
@@ -263,3 +356,32 @@ def test_reader_filters_and_tenant_scope(ledger: Any) -> None:
         list(scoped.iter_signed())
     rec = r.get(request_id="req-000002")
     assert rec["seq"] == 2 and r.get(record_id=rec["record_id"]) == rec
+
+
+def test_ops_verify_exposes_the_signature_mode(ledger: Any, keydir: Path) -> None:
+    from ledgergate.ledger.ops import LedgerOps
+
+    con, w, r = ledger(N)
+    ops = LedgerOps(con, keydir)
+    anchored = ops.verify()
+    assert anchored["ok"] and anchored["signature_mode"] == "anchored"
+    assert anchored["signatures_checked"] == 1 and anchored["columns_checked"] == N
+    full = ops.verify(signatures="all", workers=1)
+    assert full["ok"] and full["signatures_checked"] == N
+    _flip_signature(con, 14)
+    assert ops.verify()["ok"]  # covered, unsampled: see ALL_MODE_ONLY
+    assert [p["kind"] for p in ops.verify(signatures="all")["problems"]] == ["bad-signature"]
+
+
+def test_audit_header_reads_the_writer_fields() -> None:
+    from ledgergate.ledger.sign import WRITER_FIELDS, audit_header
+    from ledgergate.schemas import codec
+
+    assert tuple(f["name"] for f in codec.schema("AuditRecord").raw["fields"][:5]) == WRITER_FIELDS
+    for seq in (0, 1, 63, 64, 2**40 + 7):
+        p = build_record(make_entry(seq % 97), ledger_id=LEDGER_ID, seq=seq,
+                         prev_leaf_hash="cd" * 32, key_id="0123456789abcdef")
+        rec = decode_record(p)
+        assert audit_header(p) == tuple(rec[f] for f in WRITER_FIELDS)
+    with pytest.raises(Exception):
+        audit_header(p[:15])
