@@ -272,8 +272,9 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from ledgergate.streams.classify.engine import build_classifier
+    import secrets
+
     from ledgergate.streams.classify.evalfile import predict_lines
-    from ledgergate.streams.wiring import hash_key
 
     s = _settings(args)
     src = Path(args.file)
@@ -295,7 +296,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     classifier = build_classifier(model_name=s.worker.model_name)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
-        for pred in predict_lines(classifier, lines, hash_key=hash_key(s), needed=needed):
+        # predictions redact with type tags, so the value-hash key only needs to exist:
+        # the deployment's if configured, else a throwaway one (nothing written to disk)
+        key = (s.ledger.hash_key.get_secret_value().encode() if s.ledger.hash_key is not None
+               else secrets.token_bytes(32))
+        for pred in predict_lines(classifier, lines, hash_key=key, needed=needed):
             out.write(json.dumps(pred, ensure_ascii=False) + "\n")
     finally:
         if args.out:
