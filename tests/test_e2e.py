@@ -110,3 +110,62 @@ def test_the_pipeline_end_to_end(stack) -> None:
         assert {f["entity_type"] for f in bob["findings"]} >= {"EMAIL_ADDRESS", "US_SSN"}
         v = led.verify()
         assert v["ok"] and v["problems"] == []
+
+
+def test_two_proxy_instances_each_get_only_their_own_replies(stack, tmp_path: Path) -> None:
+    import asyncio
+    import concurrent.futures
+
+    import yaml
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from ledgergate.schemas import codec
+    from support import start_cli, stop_proc
+
+    settings, up, client = stack
+    # a second proxy: same deployment, its own port and instance id
+    cfg_dir = Path(settings.ledger.path).parent  # relative paths resolve against the config's folder
+    raw = yaml.safe_load((cfg_dir / "ledgergate.yaml").read_text())
+    raw["proxy"].update(port=free_port(), instance_id="second", spool_dir=str(tmp_path / "spool2"))
+    (cfg_dir / "second.yaml").write_text(yaml.safe_dump(raw))
+    second = start_cli(["proxy", "--config", str(cfg_dir / "second.yaml")], tmp_path / "proxy2.log")
+    try:
+        port2 = raw["proxy"]["port"]
+        wait_for(lambda: _ok(port2), 30, "second proxy", second, tmp_path / "proxy2.log")
+        hdr = _auth(settings, "alice")
+
+        def ask(i: int) -> tuple[int, str]:
+            base = client.base_url if i % 2 == 0 else f"http://127.0.0.1:{port2}"
+            r = httpx.post(f"{base}/v1/chat/completions", headers=hdr, timeout=30, json={
+                "model": "gpt-demo", "messages": [{"role": "user", "content": f"question number {i} about rivers"}]})
+            return r.status_code, r.text
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(ask, range(16)))
+        for i, (status, text) in enumerate(results):
+            assert status == 200, text
+            assert f"question number {i} about" in text  # the fake upstream echoes what it got
+
+        async def reply_keys(topic: str) -> set[str]:
+            c = AIOKafkaConsumer(bootstrap_servers=settings.broker.bootstrap, auto_offset_reset="earliest")
+            await c.start()
+            try:
+                tp = TopicPartition(topic, 0)
+                c.assign([tp])
+                await c.seek_to_beginning(tp)
+                batch = await c.getmany(timeout_ms=2000)
+                return {codec.decode(m.value)["request_id"] for ms in batch.values() for m in ms}
+            finally:
+                await c.stop()
+
+        mine = asyncio.run(reply_keys(settings.topics.replies("second")))
+        assert len(mine) == 8  # the 8 requests it held, and nothing of the other instance's
+    finally:
+        stop_proc(second)
+
+
+def _ok(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
