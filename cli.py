@@ -216,7 +216,7 @@ def cmd_events_list(args: argparse.Namespace) -> int:
     with _client(args) as led:
         rows = led.list(since=args.since, until=args.until, route=args.route, person=args.person,
                         tenant=args.tenant, decision=args.decision, category=args.category,
-                        kind=args.kind, limit=args.limit)
+                        kind=args.kind, limit=args.limit, scope=args.as_tenant)
     if args.json:
         for r in rows:
             print(json.dumps(r, default=str))
@@ -228,7 +228,7 @@ def cmd_events_list(args: argparse.Namespace) -> int:
 
 def cmd_events_show(args: argparse.Namespace) -> int:
     with _client(args) as led:
-        rec = led.show(args.id)
+        rec = led.show(args.id, scope=args.as_tenant)
     print(json.dumps(rec, indent=2, default=str))
     return EXIT_OK
 
@@ -462,9 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
         el.add_argument(f"--{opt}")
     el.add_argument("--limit", type=int, default=100)
     el.add_argument("--json", action="store_true", help="one JSON object per line")
+    el.add_argument("--as-tenant", metavar="T", help="see the ledger as tenant T does: only its records")
     es = cmd("show", cmd_events_show, "show one record (record id or request id)", ev)
     es.add_argument("id")
     es.add_argument("--db")
+    es.add_argument("--as-tenant", metavar="T", help="only if the record belongs to tenant T")
 
     v = cmd("verify", cmd_verify, "verify signatures, sequence, Merkle tree and checkpoints")
     v.add_argument("--db", help="a ledger file (when the service is stopped)")

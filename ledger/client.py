@@ -41,8 +41,8 @@ class ServiceLedger:
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/records", params=params)
 
-    def show(self, ident: str) -> dict[str, Any]:
-        return self._call("GET", f"/records/{ident}")
+    def show(self, ident: str, *, scope: str | None = None) -> dict[str, Any]:
+        return self._call("GET", f"/records/{ident}", params={"scope": scope} if scope else None)
 
     def verify(self, *, from_us: int | None = None, to_us: int | None = None,
                signatures: str = "anchored") -> dict[str, Any]:
@@ -95,8 +95,8 @@ class DirectLedger:
         scope = filters.pop("scope", None)
         return self._ops.list(tenant_scope=scope, **filters)
 
-    def show(self, ident: str) -> dict[str, Any]:
-        return self._ops.show(ident)
+    def show(self, ident: str, *, scope: str | None = None) -> dict[str, Any]:
+        return self._ops.show(ident, tenant_scope=scope)
 
     def verify(self, *, from_us: int | None = None, to_us: int | None = None,
                signatures: str = "anchored") -> dict[str, Any]:

@@ -85,6 +85,11 @@ def test_redelivered_records_land_once_and_verify(ledger_env, tmp_path: Path) ->
             assert len(led.list(category="SECRET", limit=1000)) == 40
             rec = led.show("r7")
             assert rec["request_id"] == "r7" and rec["kind"] == "decision" and rec["seq"] >= 0
+            # a tenant-scoped view sees only its tenant
+            assert len(led.list(limit=1000, scope="globex")) == 0
+            assert len(led.list(limit=1000, scope="acme")) == 200
+            with pytest.raises(Exception, match="no record"):
+                led.show("r7", scope="globex")
             with pytest.raises(Exception, match="only one SELECT"):
                 led.query("DELETE FROM records")
         # the CLI works while the service holds the file
