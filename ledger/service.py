@@ -157,6 +157,33 @@ def apply_retention(settings: Settings, writer: LedgerWriter, reader: LedgerRead
     return writer.prune(cutoff, holds, reason=f"retention {settings.ledger.retention_days} days", now=now_us)
 
 
+async def key_watch(settings: Settings, writer: LedgerWriter, stop: asyncio.Event, every_s: float = 2.0) -> None:
+    """Pick up `ledgergate keys rotate` without a restart: watch the keyring's ``active`` file."""
+    if settings.ledger.signing_key is not None:
+        return  # the key comes from the environment: rotation means a restart with the new one
+    active = Path(settings.ledger.keys_dir) / "active"
+    seen = active.stat().st_mtime_ns if active.exists() else None
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+            return
+        except asyncio.TimeoutError:
+            pass
+        now = active.stat().st_mtime_ns if active.exists() else None
+        if now == seen:
+            continue
+        seen = now
+        try:
+            ring = keys_mod.load_dir(settings.ledger.keys_dir)
+        except LedgerError as exc:
+            log.error("keyring changed but cannot be loaded (still signing with %s): %s",
+                      writer.active_key_id, exc)
+            continue
+        if ring.active_id != writer.active_key_id:
+            writer.use_keyring(ring)
+            log.warning("signing key rotated: now %s", ring.active_id)
+
+
 async def retention_loop(settings: Settings, writer: LedgerWriter, reader: LedgerReader, stop: asyncio.Event,
                          every_s: float = 3600.0) -> None:
     """Prune on start and then hourly."""
@@ -300,6 +327,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     sink_task: asyncio.Task[None] | None = None
     bg_task: asyncio.Task[None] | None = None
     retention_task: asyncio.Task[None] | None = None
+    keys_task: asyncio.Task[None] | None = None
     try:
         while not stop.is_set():
             try:
@@ -317,6 +345,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         sink_task = asyncio.create_task(sink.run(consumer, stop))
         bg_task = asyncio.create_task(background(settings, ops, writer, stop)) if background else None
         retention_task = asyncio.create_task(retention_loop(settings, writer, LedgerReader(con), stop))
+        keys_task = asyncio.create_task(key_watch(settings, writer, stop))
         stop_wait = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({sink_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         if sink_task in done and sink_task.exception():
@@ -325,7 +354,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         stop.set()
         if sink_task and not sink_task.done():
             await asyncio.wait({sink_task}, timeout=5)
-        for t in (bg_task, retention_task):
+        for t in (bg_task, retention_task, keys_task):
             if t is not None:
                 await asyncio.wait({t}, timeout=5)
         await consumer.stop()

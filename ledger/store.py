@@ -257,6 +257,25 @@ class LedgerWriter:
             raise StoreError(f"cannot load ledger state: {exc}") from exc
         self._loaded = True
 
+    def use_keyring(self, keyring: Keyring) -> None:
+        """Sign from now on with ``keyring``'s active key (after `ledgergate keys rotate`).
+
+        Records already written keep their own key id, so they still verify.
+        """
+        self._ensure()
+        added = now_us()
+        try:
+            for kid, info in keyring.public.items():
+                self._con.execute("INSERT INTO keys VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                                  [kid, raw_public(info.public_key), added])
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot register keys: {exc}") from exc
+        self._keyring = keyring
+
+    @property
+    def active_key_id(self) -> str | None:
+        return self._keyring.active_id
+
     def _ensure(self) -> None:
         if not self._loaded:
             self.load()

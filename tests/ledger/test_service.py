@@ -131,3 +131,28 @@ def test_killed_mid_stream_leaves_no_duplicate_and_no_gap(ledger_env, tmp_path: 
             assert led.verify()["ok"]
     finally:
         stop_proc(proc)
+
+
+def test_key_rotation_while_running_verifies(ledger_env, tmp_path: Path) -> None:
+    """`ledgergate keys rotate` on a running service: new records use the new key, all verify."""
+    cfg, s = ledger_env
+    proc = _start(cfg, s, tmp_path / "ledger.log")
+    try:
+        asyncio.run(publish(s.broker.bootstrap, s.topics.decisions,
+                            [codec.encode("Decision", decision(i)) for i in range(50)]))
+        wait_for(lambda: _count(s) >= 50, 20, "first 50")
+        r = subprocess.run([sys.executable, "-m", "ledgergate", "keys", "rotate", "--config", str(cfg)],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        new_kid = r.stdout.split("rotated to key ")[1].split()[0]
+        wait_for(lambda: "signing key rotated" in (tmp_path / "ledger.log").read_text(), 20, "rotation seen")
+        asyncio.run(publish(s.broker.bootstrap, s.topics.decisions,
+                            [codec.encode("Decision", decision(i)) for i in range(50, 100)]))
+        wait_for(lambda: _count(s) >= 100, 20, "100 records")
+        with open_ledger(db=s.ledger.path, socket=s.ledger.socket_path, keys_dir=s.ledger.keys_dir) as led:
+            kids = [r["key_id"] for r in led.list(limit=1000)]
+            assert kids[0] != new_kid and kids[-1] == new_kid
+            v = led.verify(signatures="all")
+            assert v["ok"], v["problems"]
+    finally:
+        stop_proc(proc)
