@@ -19,7 +19,8 @@ from pathlib import Path
 from ledgergate.streams.classify.engine import ENTITY_TYPES, build_analyzer, build_classifier
 from ledgergate.streams.classify.evalfile import predict_lines
 
-EVAL = Path("/work/shared/eval")
+# the shared folder sits beside the repository (../shared)
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 
 
 def _score(score_py: Path, gold: Path, preds: list[dict]) -> dict:

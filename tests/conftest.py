@@ -15,7 +15,6 @@ import pytest
 from ledgergate.config import Topics
 from ledgergate.embedded import EmbeddedBroker, ensure_topics, free_port, topic_specs
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 @pytest.fixture(scope="session")

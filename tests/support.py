@@ -68,3 +68,7 @@ def wait_for(predicate, timeout: float, what: str, proc=None, log: Path | None =
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n"
                          + (log.read_text()[-3000:] if log and log.exists() else ""))
+
+
+# the shared folder sits beside the repository (../shared), in CI as here
+SHARED = Path(__file__).resolve().parents[2] / "shared"

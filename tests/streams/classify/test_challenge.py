@@ -16,8 +16,10 @@ import pytest
 
 from ledgergate.streams.classify.evalfile import predict_lines
 
+from support import SHARED
+
 HERE = Path(__file__).parent
-SCORE = Path("/work/shared/eval/score.py")
+SCORE = SHARED / "eval" / "score.py"
 
 
 @pytest.mark.skipif(not SCORE.exists(), reason="shared scorer not present")

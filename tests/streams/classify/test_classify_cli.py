@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-SHARED_EVAL = Path(__file__).resolve().parents[4] / "shared" / "eval"
+from support import SHARED
+
+SHARED_EVAL = SHARED / "eval"
 
 
 def test_classify_cli_scores_with_score_py(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ import pytest
 
 from ledgergate.streams.classify.evalfile import predict_lines
 
-EVAL = Path("/work/shared/eval")
+from support import SHARED
+
+EVAL = SHARED / "eval"
 
 
 @pytest.mark.skipif(not (EVAL / "classify-dev.jsonl").exists(), reason="shared eval set not present")
