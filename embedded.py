@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -135,3 +136,19 @@ async def ensure_topics(bootstrap: str, specs: list[NewTopic], timeout: float = 
     finally:
         await admin.close()
 
+
+
+async def start_when_reachable(client: Any, what: str, stop: asyncio.Event | None = None,
+                               retry_s: float = 1.0) -> bool:
+    """Start an aiokafka client, retrying while the broker is not reachable yet.
+
+    Returns False if ``stop`` was set before the client could start.
+    """
+    while stop is None or not stop.is_set():
+        try:
+            await client.start()
+            return True
+        except KafkaError as exc:
+            log.warning("%s: broker not reachable yet (%r); retrying", what, exc)
+            await asyncio.sleep(retry_s)
+    return False

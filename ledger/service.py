@@ -27,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from ledgergate.config import Settings
+from ledgergate.embedded import start_when_reachable
 from ledgergate.ledger import entries as entry_mod
 from ledgergate.ledger import keys as keys_mod
 from ledgergate.ledger.errors import LedgerError, NotFoundError
@@ -212,14 +213,7 @@ class LedgerApi:
         self._sink = sink
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+        # served with lifespan="off": only http scopes arrive
         body = b""
         while True:
             msg = await receive()
@@ -329,13 +323,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     retention_task: asyncio.Task[None] | None = None
     keys_task: asyncio.Task[None] | None = None
     try:
-        while not stop.is_set():
-            try:
-                await consumer.start()
-                break
-            except KafkaError as exc:
-                log.warning("broker not reachable yet (%r); retrying", exc)
-                await asyncio.sleep(1)
+        await start_when_reachable(consumer, "ledger sink", stop)
         # the socket exists once uvicorn bound it: restrict it to this user
         for _ in range(100):
             if sock.exists():

@@ -20,9 +20,9 @@ from typing import Any, Callable, Sequence
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 
 from ledgergate.config import Settings
+from ledgergate.embedded import start_when_reachable
 from ledgergate.schemas.codec import Codec, SchemaError
 from ledgergate.streams import transport
 from ledgergate.streams.decide import Decider, DecideError, blocked_for_error
@@ -157,13 +157,7 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
         """
         consumer = AIOKafkaConsumer(bootstrap_servers=b.bootstrap, group_id=None,
                                     enable_auto_commit=False, auto_offset_reset="earliest")
-        while True:
-            try:
-                await consumer.start()
-                break
-            except KafkaError as exc:
-                log.warning("policies consumer cannot start (%r); retrying", exc)
-                await asyncio.sleep(1)
+        await start_when_reachable(consumer, "policies consumer")
         try:
             tp = TopicPartition(topics.policies, 0)
             consumer.assign([tp])

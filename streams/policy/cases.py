@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledgergate.config import ConfigError, load_policy_file, read_yaml
+from ledgergate.streams.classify.engine import Classification, Span
 from ledgergate.schemas.policy import CATEGORIES, ENTITY_TYPES
 from ledgergate.streams.policy.engine import Caller, RouteGate, decide
 
@@ -71,29 +72,13 @@ class CasesFile(_M):
 
 
 @dataclass(frozen=True, slots=True)
-class _Span:
-    entity_type: str
-    category: str
-    start: int
-    end: int
-    score: float
-    recognizer: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Classification:
-    categories: frozenset[str]
-    spans: tuple[_Span, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class CaseResult:
     name: str
     ok: bool
     detail: str
 
 
-def _synthetic(findings: tuple[CaseFinding, ...]) -> _Classification:
+def _synthetic(findings: tuple[CaseFinding, ...]) -> Classification:
     spans = []
     for f in findings:
         et = f.entity_type or f.category or ""
@@ -102,8 +87,8 @@ def _synthetic(findings: tuple[CaseFinding, ...]) -> _Classification:
         cat = f.category or _ENTITY_CATEGORY.get(et, "")
         if cat not in CATEGORIES:
             raise PolicyCaseError(f"finding {et!r} needs a category among {', '.join(CATEGORIES)}")
-        spans.append(_Span(et, cat, 0, 1, f.score, "case"))
-    return _Classification(frozenset(s.category for s in spans), tuple(spans))
+        spans.append(Span(et, cat, 0, 1, f.score, "case"))
+    return Classification(frozenset(s.category for s in spans), tuple(spans))
 
 
 def run_cases(bundle_path: Path, cases_path: Path, classifier: Any = None) -> list[CaseResult]:
