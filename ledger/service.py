@@ -49,6 +49,7 @@ class LedgerSink:
                  from_beginning: bool = False) -> None:
         self._writer = writer
         self._from_beginning = from_beginning
+        self._suspects: dict[TopicPartition, int] = {}
         self._codec = codec
         self._topics = topics
         self._batch_max = batch_max
@@ -110,25 +111,36 @@ class LedgerSink:
             self._writer.maybe_checkpoint(_now_us())
 
     async def _rewind_if_log_restarted(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
-        """A broker that lost its log (the in-memory embedded one, restarted) starts
-        offsets again at 0; a position past the log end means that happened, so read
-        that partition from its beginning (duplicates are skipped by request id)."""
+        """A broker that lost its log (the in-memory embedded one, restarted by hand)
+        starts offsets again at 0: a position past the log end means that happened,
+        so read that partition from its beginning (duplicates are skipped by request id).
+
+        The same sign must show on two checks a second apart: right after a write
+        the embedded broker can report an end offset that lags the records it
+        already served, and one such glimpse is not a lost log.
+        """
         try:
             ends = await consumer.end_offsets(tps)
         except KafkaError:
             return
+        suspects: dict[TopicPartition, int] = {}
         for tp in tps:
             try:
                 pos = await consumer.position(tp)
             except KafkaError:
                 continue
-            if ends.get(tp, pos) < pos:
-                log.warning("%s[%d] log end %d is before our position %d: the broker lost its log; "
-                            "re-reading from the start", tp.topic, tp.partition, ends[tp], pos)
-                await consumer.seek_to_beginning(tp)
-                # resolve the reset now: left to the fetcher, an in-flight fetch
-                # at the old position can win and the reset is lost
-                await consumer.position(tp)
+            if ends.get(tp, pos) >= pos:
+                continue
+            if self._suspects.get(tp) != pos:
+                suspects[tp] = pos  # first sighting: look again next time
+                continue
+            log.warning("%s[%d] log end %d is before our position %d: the broker lost its log; "
+                        "re-reading from the start", tp.topic, tp.partition, ends[tp], pos)
+            await consumer.seek_to_beginning(tp)
+            # resolve the reset now: left to the fetcher, an in-flight fetch
+            # at the old position can win and the reset is lost
+            await consumer.position(tp)
+        self._suspects = suspects
 
 
 def config_holds(settings: Settings) -> list[LegalHold]:
