@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import faust
@@ -73,6 +74,9 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
         autodiscover=False,
         store="memory://",
         stream_wait_empty=False,
+        # Faust keeps per-app files here; by default it would write into the
+        # current directory. Ours holds nothing durable (tables are in memory).
+        datadir=str(Path(settings.ledger.path).parent / "run" / "faust"),
     )
     state = WorkerState()
     requests = app.topic(topics.requests, value_serializer="raw", key_serializer="raw",

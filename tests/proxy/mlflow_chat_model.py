@@ -50,4 +50,6 @@ mlflow.models.set_model(EchoChat())
 
 if __name__ == "__main__":
     os.environ.pop(SEEN_ENV, None)  # MLflow validates the model on its input example: not a call to record
-    mlflow.pyfunc.save_model(sys.argv[1], python_model=os.path.abspath(__file__))
+    # explicit requirements: MLflow would otherwise infer them by loading the model in one more
+    # Python process (and `--env-manager local` serves from this environment anyway)
+    mlflow.pyfunc.save_model(sys.argv[1], python_model=os.path.abspath(__file__), pip_requirements=["mlflow"])

@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -174,14 +175,16 @@ def world(broker, tmp_path_factory) -> Iterator[World]:
                         _mlflow_env(LG_ECHO_SEEN=str(seen)))
         cleanup.callback(serving.stop)
         # (b) the tracking server with its AI Gateway; the KEK encrypts the stored upstream key,
-        # the two GATEWAY_API_BASE settings let an http loopback api_base through its SSRF checks
+        # the two GATEWAY_API_BASE settings let an http loopback api_base through its SSRF checks;
+        # no job execution (a runner and 7 huey consumers the gateway does not use)
         server = _Proc("mlflow-server", [
             str(BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{d / 'mlflow.db'}",
             "--default-artifact-root", str(d / "mlartifacts"), "--host", "127.0.0.1",
             "--port", str(server_port), "--workers", "1"], d,
             _mlflow_env(MLFLOW_CRYPTO_KEK_PASSPHRASE=uuid.uuid4().hex,
                         MLFLOW_GATEWAY_API_BASE_ALLOW_PRIVATE_IPS="true",
-                        MLFLOW_GATEWAY_API_BASE_ALLOWED_SCHEMES="http,https"))
+                        MLFLOW_GATEWAY_API_BASE_ALLOWED_SCHEMES="http,https",
+                        MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"))
         cleanup.callback(server.stop)
 
         prefix = f"ml{uuid.uuid4().hex[:6]}"
@@ -211,6 +214,8 @@ def world(broker, tmp_path_factory) -> Iterator[World]:
         yield World(settings, f"http://127.0.0.1:{proxy_port}/v1", f"http://127.0.0.1:{serving_port}",
                     f"http://127.0.0.1:{server_port}/gateway/mlflow/v1", fake, seen)
         assert stack.dead() == [], f"parts of the stack died: {stack.dead()} (logs in {d / 'logs'})"
+    # the worker's Faust app leaves "<group id>-data" in the working directory
+    shutil.rmtree(Path.cwd() / f"{prefix}-workers-data", ignore_errors=True)
 
 
 def _sans_ids(answer: dict[str, Any]) -> dict[str, Any]:
@@ -249,8 +254,16 @@ def _blocked(oc: openai.OpenAI, model: str) -> str:
     return body["request_id"]
 
 
-def _assert_ledger(settings: Settings, person: str, route: str, expected: dict[str, str]) -> None:
-    """One decision and one response record per request of ``person``, outcomes as expected, ledger verifies."""
+_RESPONSE_FOR = {  # decision outcome → (response outcome, what was forwarded, status to the caller)
+    "allow": ("forwarded", "original", 200),
+    "redact": ("forwarded", "redacted", 200),
+    "block": ("refused-policy", "none", 403),
+}
+
+
+def _assert_ledger(settings: Settings, person: str, route: str, upstream: str, expected: dict[str, str]) -> None:
+    """Exactly one decision and one response record per request of ``person`` (request id →
+    decision outcome in ``expected``), consistent with each other, and the ledger verifies."""
     with open_ledger(db=settings.ledger.path, socket=settings.ledger.socket_path,
                      keys_dir=settings.ledger.keys_dir) as led:
         def rows(kind: str) -> list[dict[str, Any]]:
@@ -262,13 +275,17 @@ def _assert_ledger(settings: Settings, person: str, route: str, expected: dict[s
         assert sorted(r["request_id"] for r in decisions) == sorted(expected)
         assert sorted(r["request_id"] for r in responses) == sorted(expected)
         assert {r["request_id"]: r["outcome"] for r in decisions} == expected
-        assert {r["route_id"] if "route_id" in r else r["route"] for r in decisions + responses} == {route}
+        assert {(r["route_id"], r["upstream_id"]) for r in decisions + responses} == {(route, upstream)}
+        for r in responses:
+            assert (r["outcome"], r["forwarded"], r["status"]) == _RESPONSE_FOR[expected[r["request_id"]]], r
         for rid, outcome in expected.items():
             rec = led.show(rid)
             assert rec["request_id"] == rid
             if outcome == "redact":
-                assert "EMAIL_ADDRESS" in {f["entity_type"] for f in rec["findings"]}
-                assert EMAIL not in json.dumps(rec, default=str)
+                assert [f["replacement"] for f in rec["findings"]] == ["<EMAIL_ADDRESS>"]
+                assert EMAIL not in json.dumps(rec, default=str)  # types, offsets and keyed hashes only
+            if outcome == "block":
+                assert rec["rule_id"] == "block-secrets" and "SECRET" in rec["categories"]
         v = led.verify()
         assert v["ok"] and v["problems"] == [], v
 
@@ -301,7 +318,7 @@ def test_mlflow_serving_chat_model_through_the_proxy(world: World) -> None:
     assert not any("AKIA" in m["content"] or EMAIL in m["content"]
                    for call in world.seen_calls() for m in call)
 
-    _assert_ledger(world.settings, person, "serving",
+    _assert_ledger(world.settings, person, "serving", "mlflow-serving",
                    {allowed_id: "allow", redacted_id: "redact", blocked_id: "block"})
 
 
@@ -344,5 +361,5 @@ def test_mlflow_ai_gateway_through_the_proxy(world: World) -> None:
     assert fake.last["messages"] == [{"role": "user", "content": EMAIL_REDACTED}]
     assert not any(EMAIL in json.dumps(b) or "AKIA" in json.dumps(b) for b in fake.bodies)
 
-    _assert_ledger(world.settings, person, "gateway",
+    _assert_ledger(world.settings, person, "gateway", "mlflow-gateway",
                    {allowed_id: "allow", redacted_id: "redact", blocked_id: "block", streamed_id: "redact"})
