@@ -65,6 +65,7 @@ def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: 
         if ready_file:
             ready_file.write_text(wid)
 
+    (Path(settings.ledger.path).parent / "run" / "faust").mkdir(parents=True, exist_ok=True)
     app, _state = build_app(settings, decider, policies, codec=default_codec(), worker_id=wid,
                             on_ready=on_ready)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
