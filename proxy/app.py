@@ -8,8 +8,9 @@ Per request, in order (nothing is forwarded or published before the checks pass)
 path → endpoint/route (404) · authenticate (401) · body size (413) · JSON (400) ·
 route by prefix or model (404) · roles/tenant (403). Then:
 
-* ``observe`` route: forward at once; the RequestEvent is queued for the
-  background publisher (parts are extracted and encoded off the hot path).
+* ``observe`` route: forward at once; when the answer is done, the RequestEvent
+  and the ResponseEvent are queued together for the background publisher (parts
+  are extracted and encoded off the hot path, one produce request for both).
 * ``enforce`` route: publish the RequestEvent and wait for its ack (broker down →
   503 ``refused-unavailable``), hold until the Decision arrives on this
   instance's reply topic or ``hold_timeout_ms`` passes (→ 503 ``refused-timeout``,
@@ -290,9 +291,9 @@ class ProxyApp:
             raw = json.dumps(req, separators=(",", ":")).encode()
         x = _Exchange(str(uuid.uuid4()), received_us, principal, route, target.endpoint,
                       req.get("model"), req.get("stream") is True, _metadata(req))
+        observe = route.mode == "observe"
         try:
-            if route.mode == "observe":
-                self.publisher.submit(lambda: [self._request_record(x, req, None)])
+            if observe:
                 x.forwarded = "original"
                 await self._relay(send, upstream, x, raw, None)
             else:
@@ -302,8 +303,13 @@ class ProxyApp:
                 x.status, x.error = exc.status, exc.message
             raise
         finally:
-            # every inference request leaves a ResponseEvent, refusals included
-            self.publisher.submit(lambda: [self._response_record(x)])
+            # every inference request leaves a ResponseEvent, refusals included.
+            # Observe publishes its RequestEvent here too, off the hot path and in
+            # the same produce request as the response (one broker round trip)
+            if observe:
+                self.publisher.submit(lambda: [self._request_record(x, req, None), self._response_record(x)])
+            else:
+                self.publisher.submit(lambda: [self._response_record(x)])
 
     # ------------------------------------------------------------------ enforce
     async def _enforce(self, send: Send, upstream: UpstreamClient, x: _Exchange,
