@@ -8,10 +8,13 @@ production points ``broker.bootstrap_servers`` at real Kafka (compose/).
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -41,6 +44,16 @@ def tansu_binary() -> Path:
     if not os.access(path, os.X_OK):
         path.chmod(0o755)
     return path
+
+
+def die_with_parent() -> None:
+    """In a child between fork and exec: get SIGTERM when the parent dies (Linux),
+    so a killed supervisor or test never leaves a broker or worker behind."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
@@ -81,7 +94,8 @@ class EmbeddedBroker:
                 "or set broker.embedded_port in the config")
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     preexec_fn=die_with_parent if sys.platform == "linux" else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

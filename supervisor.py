@@ -10,7 +10,6 @@ orphans.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import os
 import signal
@@ -22,21 +21,14 @@ from pathlib import Path
 from typing import Callable
 
 from ledgergate.config import Settings
-from ledgergate.embedded import BrokerError, EmbeddedBroker, ensure_topics, port_open, topic_specs
+from ledgergate.embedded import (BrokerError, EmbeddedBroker, die_with_parent, ensure_topics, port_open,
+                                 topic_specs)
 
 log = logging.getLogger("ledgergate.up")
 
 
 class SupervisorError(Exception):
     """A part of the stack did not start."""
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 @dataclass
@@ -51,7 +43,7 @@ class Child:
         out = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL,
-                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                                     preexec_fn=die_with_parent if sys.platform == "linux" else None)
         out.close()
 
     def alive(self) -> bool:
