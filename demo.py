@@ -20,7 +20,7 @@ import yaml
 
 from ledgergate.config import Settings, default_config_text, load_settings
 from ledgergate.embedded import free_port
-from ledgergate.supervisor import Child, Stack, _cli
+from ledgergate.supervisor import Child, Stack, cli_command
 
 
 def prepare_workdir(workdir: Path, *, free_ports: bool, upstream_port: int | None = None) -> tuple[Path, Settings]:
@@ -135,7 +135,7 @@ def run_demo(workdir: Path) -> int:
     upstream_port = free_port()
     cfg_path, settings = prepare_workdir(workdir, free_ports=True, upstream_port=upstream_port)
     say(f"ledgergate demo — working in {workdir}")
-    fake = Child("fake-upstream", _cli("fake-upstream", "--port", str(upstream_port)),
+    fake = Child("fake-upstream", cli_command("fake-upstream", "--port", str(upstream_port)),
                  workdir / "logs" / "fake-upstream.log")
     fake.start()
     stack = Stack(settings, cfg_path, workdir, say=say)

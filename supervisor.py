@@ -50,19 +50,20 @@ class Child:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout: float = 10.0) -> None:
-        if not self.alive():
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
             return
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(timeout)
+            proc.wait(timeout)
         except subprocess.TimeoutExpired:
             log.warning("%s did not stop in %.0fs; killing it", self.name, timeout)
-            self.proc.kill()
-            self.proc.wait()
+            proc.kill()
+            proc.wait()
 
 
-def _cli(*args: str) -> list[str]:
+def cli_command(*args: str) -> list[str]:
+    """argv running a ledgergate subcommand with this interpreter."""
     return [sys.executable, "-m", "ledgergate.cli", *args]
 
 
@@ -119,7 +120,7 @@ class Stack:
                                                                   s.broker.replication_factor)))
         cfg = str(self.config_path)
         sock = s.ledger.socket_path
-        ledger = Child("ledger", _cli("ledger", "--config", cfg), logs / "ledger.log")
+        ledger = Child("ledger", cli_command("ledger", "--config", cfg), logs / "ledger.log")
         ledger.start()
         self.children.append(ledger)
         ready_files = []
@@ -127,11 +128,11 @@ class Stack:
             rf = self.run_dir / f"worker-{i}.ready"
             rf.unlink(missing_ok=True)
             ready_files.append(rf)
-            w = Child(f"worker-{i}", _cli("worker", "--config", cfg, "--ready-file", str(rf)),
+            w = Child(f"worker-{i}", cli_command("worker", "--config", cfg, "--ready-file", str(rf)),
                       logs / f"worker-{i}.log")
             w.start()
             self.children.append(w)
-        proxy = Child("proxy", _cli("proxy", "--config", cfg), logs / "proxy.log")
+        proxy = Child("proxy", cli_command("proxy", "--config", cfg), logs / "proxy.log")
         proxy.start()
         self.children.append(proxy)
 
