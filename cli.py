@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+# where the built-in config keeps ledger, keys and spool when no --config is given
+DEFAULT_WORKDIR = "ledgergate-data"
 
 
 class CliError(Exception):
@@ -36,13 +38,14 @@ def _settings(args: argparse.Namespace) -> Any:
 
     if getattr(args, "config", None):
         return load_settings(args.config)
-    workdir = Path(getattr(args, "workdir", None) or ".").resolve()
+    workdir = Path(getattr(args, "workdir", None) or DEFAULT_WORKDIR).resolve()
     return default_settings(workdir)
 
 
 def _add_config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help="config YAML (default: the built-in demo config)")
-    p.add_argument("--workdir", metavar="DIR", help="where the built-in config keeps its files (default: .)")
+    p.add_argument("--workdir", metavar="DIR",
+                   help=f"where the built-in config keeps its files (default: ./{DEFAULT_WORKDIR})")
 
 
 def _time_arg(value: str) -> int:
@@ -159,7 +162,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         settings = load_settings(cfg)
         workdir = Path(args.workdir or cfg.parent).resolve()
     else:
-        workdir = Path(args.workdir or ".").resolve()
+        workdir = Path(args.workdir or DEFAULT_WORKDIR).resolve()
         cfg, settings = prepare_workdir(workdir, free_ports=False)
     return run_forever(Stack(settings, cfg, workdir, workers=args.workers))
 
