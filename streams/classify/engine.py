@@ -134,19 +134,39 @@ _NAME_HINT = re.compile(
     r"welcome|roommate|coworker|manager|babysitter|nanny|tutor|teacher|cousin|aunt|uncle|fianc[ée]e?|girlfriend|boyfriend)"
     r",?\s+[A-ZÀ-Þ][a-zß-ÿ]+"
     # ... or a sentence-initial word used as the subject of a person's verb ("Lisa is ...").
-    r"|(?:^|[.!?;]\s+)[A-ZÀ-Þ][a-zß-ÿ]+(?:\s+and\s+[A-Z][a-z]+)?\s+(?:is|was|are|said|asked|told|has|had|wants|needs|"
+    r"|(?:^|[.!?;]\s+)(?!(?:Both|This|That|These|Those|There|Here|It|Its|They|We|You|He|She|I|Each|All|Some|Any|"
+    r"Most|Many|Few|None|Our|My|Your|Their|His|Her|The|What|Which|Who|How|Why|When|Where|Everything|Nothing|"
+    r"Everyone|Someone|Anyone|Nobody|One|Other|Others|Another|Such|Neither|Either)\b)"
+    r"[A-ZÀ-Þ][a-zß-ÿ]+(?:\s+and\s+[A-Z][a-z]+)?\s+(?:is|was|are|said|asked|told|has|had|wants|needs|"
     r"will|owns|reviews|handles|leads|to|keeps|just|never|called|emailed|mentioned|says|thinks|wrote|replied|left|joined|"
     r"can|could|would|should)\b"
 )
 _LINE = re.compile(r"[^\n]+")
 
 
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+# below this a line is cheap enough to run whole (and keeps its full context)
+_SPLIT_LINES_ABOVE = 240
+
+
 def ner_view(text: str) -> str | None:
-    """``text`` with lines that cannot hold a name blanked out, or None if no line can."""
+    """``text`` with what cannot hold a name blanked out, or None if nothing can.
+
+    Lines are the unit; a long line is narrowed to its sentences that could hold
+    a name, because spaCy's NER costs time in proportion to what it reads.
+    """
     keep: list[tuple[int, int]] = []
     for m in _LINE.finditer(text):
-        if _NAME_HINT.search(m.group()):
+        line = m.group()
+        if not _NAME_HINT.search(line):
+            continue
+        if len(line) <= _SPLIT_LINES_ABOVE:
             keep.append(m.span())
+            continue
+        base = m.start()
+        for sm in _SENTENCE.finditer(line):
+            if _NAME_HINT.search(sm.group()):
+                keep.append((base + sm.start(), base + sm.end()))
     if not keep:
         return None
     if len(keep) == 1 and keep[0] == (0, len(text)):
