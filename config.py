@@ -378,7 +378,21 @@ def load_policy_file(path: Path) -> PolicyBundle:
         raise ConfigError(str(path), _problems(exc)) from exc
 
 
+# default relative paths of each section: resolved against the config's folder like
+# written ones, so nothing lands in whatever directory a process happens to start in
+_PATH_DEFAULTS = {"ledger": {"path": "ledger.duckdb", "keys_dir": "keys"},
+                  "proxy": {"spool_dir": "spool"},
+                  "mlflow": {"state_dir": "mlflow-ingest"}}
+
+
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    for section, defaults in _PATH_DEFAULTS.items():
+        if data.get(section) is None:
+            data[section] = {}
+        if isinstance(data[section], dict):
+            for k, v in defaults.items():
+                data[section].setdefault(k, v)
+
     def fix(section: dict[str, Any] | None, *keys: str) -> None:
         if not isinstance(section, dict):
             return

@@ -110,3 +110,11 @@ def test_compose_config_is_valid_with_its_secrets() -> None:
                       environ={"LEDGERGATE_SIGNING_KEY": "x", "LEDGERGATE_HASH_KEY": "y", "OPENAI_API_KEY": "sk"})
     assert not s.broker.embedded and s.broker.bootstrap == "kafka:9092"
     assert s.bundles()["default"].version >= 1
+
+
+def test_default_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    d = _demo()
+    del d["ledger"], d["proxy"]
+    s = settings_from_mapping(d, base_dir=tmp_path, environ={})
+    assert s.ledger.path == tmp_path / "ledger.duckdb" and s.ledger.keys_dir == tmp_path / "keys"
+    assert s.proxy.spool_dir == tmp_path / "spool" and s.mlflow.state_dir == tmp_path / "mlflow-ingest"
