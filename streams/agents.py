@@ -33,7 +33,8 @@ log = logging.getLogger("ledgergate.worker")
 
 BATCH_MAX = 64
 # how long the agent waits to fill a batch: bounds the latency a held request pays
-BATCH_WITHIN_S = 0.002
+# (events fetched together still arrive together; 2 ms cost ~1.5 ms of p50)
+BATCH_WITHIN_S = 0.0002
 
 
 def _now_us() -> int:
