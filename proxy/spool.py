@@ -25,7 +25,7 @@ import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 log = logging.getLogger("ledgergate.proxy.spool")
 
@@ -160,22 +160,31 @@ class Spool:
                     os.fsync(fh.fileno())
         return count
 
-    def _scan(self, seg: int, start: int) -> tuple[int, int]:
-        """Count valid records of a segment from ``start``; returns (count, end of the last valid one)."""
-        n = 0
-        pos = start
+    def _frames(self, seg: int, start: int) -> Iterator[tuple[bytes, int]]:
+        """Valid records of a segment from ``start``: (payload, offset just past it).
+
+        Stops at the first torn or corrupt frame (a crash mid-append leaves one
+        at the tail; everything before it is intact).
+        """
         with open(self._seg_path(seg), "rb") as fh:
             fh.seek(start)
+            pos = start
             while True:
                 head = fh.read(_HEAD.size)
                 if len(head) < _HEAD.size:
-                    break
+                    return
                 length, crc = _HEAD.unpack(head)
                 payload = fh.read(length)
                 if len(payload) < length or zlib.crc32(payload) != crc:
-                    break
-                n += 1
+                    return
                 pos += _HEAD.size + length
+                yield payload, pos
+
+    def _scan(self, seg: int, start: int) -> tuple[int, int]:
+        """Count valid records of a segment from ``start``; returns (count, end of the last valid one)."""
+        n, pos = 0, start
+        for _, pos in self._frames(seg, start):
+            n += 1
         return n, pos
 
     def _writer(self):  # type: ignore[no-untyped-def]
@@ -201,20 +210,13 @@ class Spool:
         for s in self._segments():
             if s < seg:
                 continue
-            start = off if s == seg else 0
-            with open(self._seg_path(s), "rb") as fh:
-                fh.seek(start)
-                pos = start
-                while len(out) < max_records:
-                    head = fh.read(_HEAD.size)
-                    if len(head) < _HEAD.size:
-                        break
-                    length, crc = _HEAD.unpack(head)
-                    payload = fh.read(length)
-                    if len(payload) < length or zlib.crc32(payload) != crc:
-                        break
-                    out.append(_unpack(payload))
-                    pos += _HEAD.size + length
+            pos = off if s == seg else 0
+            frames = self._frames(s, pos)
+            for payload, pos in frames:
+                out.append(_unpack(payload))
+                if len(out) >= max_records:
+                    break
+            frames.close()
             seg, off = s, pos
             if len(out) >= max_records:
                 break
