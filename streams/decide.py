@@ -86,14 +86,17 @@ class Decider:
         p = req["principal"]
         caller = Caller(p["person"], p["tenant"], tuple(p.get("roles") or ()), req["route_id"])
         verdict = decide(bundle, caller, gate, classes)
-        return build_decision(req, verdict, bundle, classes, hash_key=self._hash_key,
+        return build_decision(req, verdict, self._policies.ref(bundle.id), classes, hash_key=self._hash_key,
                               worker_id=self._worker_id, now_us=self._clock_us())
 
 
-def build_decision(req: Mapping[str, Any], verdict: Verdict, bundle: PolicyBundle,
+def build_decision(req: Mapping[str, Any], verdict: Verdict, policy_ref: Mapping[str, Any],
                    classes: Sequence[Classification], *, hash_key: bytes, worker_id: str,
                    now_us: int) -> dict[str, Any]:
-    """The Decision record (schemas/avro/Decision.avsc) for one verdict."""
+    """The Decision record (schemas/avro/Decision.avsc) for one verdict.
+
+    ``policy_ref`` is the judging bundle's id, version and content hash.
+    """
     parts = req["parts"]
     replaced: dict[tuple[int, int, int, str], str] = {}
     redacted_parts: list[dict[str, Any]] = []
@@ -130,7 +133,7 @@ def build_decision(req: Mapping[str, Any], verdict: Verdict, bundle: PolicyBundl
         "outcome": verdict.outcome,
         "rule_id": verdict.rule_id,
         "explanation": verdict.explanation,
-        "policy": {"id": bundle.id, "version": bundle.version, "hash": bundle.content_hash},
+        "policy": dict(policy_ref),
         "categories": sorted(verdict.categories),
         "findings": findings,
         "redacted_parts": redacted_parts,

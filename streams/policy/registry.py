@@ -26,6 +26,9 @@ class PolicyRegistry:
 
     def __init__(self, bundles: Iterable[PolicyBundle] = ()) -> None:
         self._by_id: dict[str, PolicyBundle] = {}
+        # id/version/hash as recorded with every decision, computed once per
+        # installed version (hashing the canonical JSON costs ~30 µs)
+        self._refs: dict[str, dict[str, object]] = {}
         for b in bundles:
             self.offer(b)
 
@@ -42,6 +45,7 @@ class PolicyRegistry:
                             bundle.id, bundle.version, bundle.content_hash[:12], cur.content_hash[:12])
             return False
         self._by_id[bundle.id] = bundle
+        self._refs[bundle.id] = {"id": bundle.id, "version": bundle.version, "hash": bundle.content_hash}
         log.info("policy %s now at version %d (hash %s)", bundle.id, bundle.version, bundle.content_hash[:12])
         return True
 
@@ -55,6 +59,10 @@ class PolicyRegistry:
             raise PolicyUpdateError(f"invalid policy bundle on the policies topic at {path or '<root>'}: "
                                     f"{first['msg']}") from exc
         return self.offer(bundle)
+
+    def ref(self, policy_id: str) -> dict[str, object]:
+        """The PolicyRef (id, version, content hash) of the installed bundle."""
+        return dict(self._refs[policy_id])
 
     def versions(self) -> dict[str, int]:
         return {k: b.version for k, b in self._by_id.items()}

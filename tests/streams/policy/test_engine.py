@@ -115,6 +115,7 @@ def test_registry_newest_version_wins() -> None:
     newer = PolicyBundle.model_validate({**BUNDLE.model_dump(mode="json"), "version": 4})
     assert reg.offer_json(newer.canonical_json())
     assert reg.get("p").version == 4
+    assert reg.ref("p") == {"id": "p", "version": 4, "hash": newer.content_hash}
     with pytest.raises(PolicyUpdateError, match="rules"):
         reg.offer_json(b'{"id": "p", "version": 9, "rules": []}')
     assert reg.get("p").version == 4
