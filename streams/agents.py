@@ -26,15 +26,14 @@ from ledgergate.config import Settings
 from ledgergate.embedded import start_when_reachable
 from ledgergate.schemas.codec import Codec, SchemaError
 from ledgergate.streams import transport
+from ledgergate.streams.batching import take_ready
 from ledgergate.streams.decide import Decider, DecideError, blocked_for_error
 from ledgergate.streams.policy.registry import PolicyRegistry, PolicyUpdateError
 
 log = logging.getLogger("ledgergate.worker")
 
+# events handled together (one classifier pass); a batch is whatever is ready, never waited for
 BATCH_MAX = 64
-# how long the agent waits to fill a batch: bounds the latency a held request pays
-# (events fetched together still arrive together; 2 ms cost ~1.5 ms of p50)
-BATCH_WITHIN_S = 0.0002
 
 
 def _now_us() -> int:
@@ -147,7 +146,7 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
 
     @app.agent(requests, name="judge")
     async def judge(stream: faust.StreamT) -> Any:
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+        async for events in take_ready(stream, BATCH_MAX):
             try:
                 await handle(events)
             except Exception:  # belt and braces: the agent must survive anything
