@@ -161,7 +161,7 @@ def _default_bundle() -> dict:
 def _config(work: Path, broker: str, prefix: str, upstream_port: int, proxy_port: int) -> Path:
     cfg = {
         "broker": {"bootstrap_servers": broker, "topic_prefix": prefix, "partitions": 4,
-                      "fetch_max_wait_ms": 5},
+                      "kind": "tansu"},
         "identity": {"api_keys": [{"id": "bench", "sha256": hashlib.sha256(KEY.encode()).hexdigest(),
                                    "person": "bench", "tenant": "bench", "roles": ["analyst"]}]},
         "upstreams": [{"id": "fake", "base_url": f"http://127.0.0.1:{upstream_port}/v1"}],

@@ -6,6 +6,11 @@ end. The consumer's position is resolved *before* :meth:`DecisionWaiter.start`
 returns, so a decision published after the first request cannot be skipped by
 a late "latest" offset lookup. Futures are registered before the request event is
 published (:meth:`expect`), so a fast decision cannot beat its waiter.
+
+The consumer fetches only while at least one request is held: with nothing to
+wait for its partition is paused, so an idle proxy sends no fetches at all.
+That is what lets the fetch wait be short (2 ms on the embedded broker, which
+sleeps the whole wait before answering) without burning CPU while idle.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class DecisionWaiter:
             fetch_max_wait_ms=fetch_max_wait_ms, request_timeout_ms=10_000))
         self._consumer: AIOKafkaConsumer | None = None
         self._futures: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._wanted = asyncio.Event()  # set while a request is held
+        self._paused = False
         self._task: asyncio.Task[None] | None = None
         self.running = False
         self.last_decision_at: float | None = None  # monotonic
@@ -77,6 +84,7 @@ class DecisionWaiter:
             self.running = False
             return False
         self._consumer = consumer
+        self._paused = False
         self.running = True
         return True
 
@@ -108,7 +116,26 @@ class DecisionWaiter:
         """Register interest in a decision; call before publishing the request."""
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._futures[request_id] = fut
+        if not self._wanted.is_set():
+            self._wanted.set()
+            self._set_paused(False)
         return fut
+
+    @property
+    def fetching(self) -> bool:
+        """Whether the reply consumer is fetching (it is paused while no request is held)."""
+        return self._consumer is not None and not self._paused
+
+    def _set_paused(self, paused: bool) -> None:
+        consumer = self._consumer
+        if consumer is None or paused == self._paused:
+            return
+        tps = list(consumer.assignment())
+        if paused:
+            consumer.pause(*tps)
+        else:
+            consumer.resume(*tps)
+        self._paused = paused
 
     def forget(self, request_id: str) -> None:
         self._futures.pop(request_id, None)
@@ -133,8 +160,14 @@ class DecisionWaiter:
                 await asyncio.sleep(self.retry_seconds)
                 await self._connect(10.0)
                 continue
+            if not self._futures:
+                # nothing held: stop fetching until expect() wants a decision
+                self._wanted.clear()
+                self._set_paused(True)
+                await self._wanted.wait()
+                continue
             try:
-                batches = await self._consumer.getmany(timeout_ms=1000)
+                batches = await self._consumer.getmany(timeout_ms=200)
             except (KafkaError, OSError) as exc:
                 log.warning("reading reply topic %s failed (%r); reconnecting", self.topic, exc)
                 try:

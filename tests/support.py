@@ -15,7 +15,7 @@ def write_config(directory: Path, *, bootstrap: str, prefix: str, group: str | N
 
     data = yaml.safe_load(default_config_text())
     data["broker"] = {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 4,
-                      "fetch_max_wait_ms": 5}
+                      "kind": "tansu"}
     data["worker"] = {"group_id": group or f"{prefix}-workers"}
     data["proxy"]["port"] = proxy_port
     data["ledger"]["checkpoint_every"] = 50

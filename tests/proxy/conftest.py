@@ -71,7 +71,7 @@ def make_settings(prefix: str, bootstrap: str, upstream_url: str, spool: Path, *
                   extra_upstreams: list[dict] | None = None) -> Settings:
     host, port = bootstrap.split(":")
     data: dict[str, Any] = {
-        "broker": {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 4},
+        "broker": {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 4, "kind": "tansu"},
         "upstreams": [{"id": "fake", "base_url": upstream_url, "timeout_seconds": upstream_timeout,
                        "connect_timeout_seconds": 1.0}] + (extra_upstreams or []),
         "routes": [
