@@ -12,6 +12,7 @@ import binascii
 import re
 
 from .engine import Span
+from .fold import folded
 
 
 def _span(cat: str, start: int, end: int, score: float, rec: str) -> Span:
@@ -20,7 +21,7 @@ def _span(cat: str, start: int, end: int, score: float, rec: str) -> Span:
 
 # ============================================================================= PHI
 
-_CLINICAL = re.compile(
+_CLINICAL = folded(
     r"(?i)\b(?:diagnos(?:is|ed|es)|dx|hx of|history of|prognosis|symptoms?|prescri(?:bed|ption)|medications?|meds|"
     r"dosage|\d+(?:\.\d+)?\s?(?:mg|mcg|ml|units?)\b|bid|tid|qid|prn|q\d+h|mri|ct scan|x-ray|ultrasound|biopsy|"
     r"echocardiogram|ekg|ecg|a1c|hba1c|egfr|cbc|lab results?|blood (?:test|work|pressure|sugar)|cholesterol|"
@@ -42,9 +43,9 @@ _CLINICAL = re.compile(
 )
 # ICD-10-CM codes (letter, two digits, optional decimal part); U is reserved so excluded.
 _ICD10 = re.compile(r"\b([A-TV-Z]\d{2}(?:\.\d{1,4}[A-Z]?)?)\b")
-_ICD_CONTEXT = re.compile(r"(?i)icd|dx|diagnos|code")
+_ICD_CONTEXT = folded(r"(?i)icd|dx|diagnos|code")
 # Generic questions ("what are symptoms of flu?") carry clinical words but no individual.
-_PERSONAL_HEALTH = re.compile(
+_PERSONAL_HEALTH = folded(
     r"(?i)\b(?:patient|pt|my|his|her|their|he|she|your|member|mrn|dob|[a-z]+,? \d{1,3}\s?[mf]\b|\d{1,3}[- ]?(?:yo|y/o|year-old))\b"
 )
 
@@ -66,7 +67,7 @@ def find_phi(text: str, doc: object | None = None) -> list[Span]:
 
 # ============================================================================= MNPI
 
-_MNPI_SECRECY = re.compile(
+_MNPI_SECRECY = folded(
     r"(?i)\b(?:confidential|embargo(?:ed)?|non-public|nonpublic|undisclosed|unannounced|unreleased|"
     r"not (?:yet )?(?:been )?(?:public|announced|released|disclosed|reported)(?: yet)?|(?:is|are|it's|it is)n?'?t? (?:yet )?public yet|not public yet|"
     r"(?:has|have|had)(?:n't| not) (?:yet )?(?:been )?(?:publicly )?(?:announced|disclosed|released|made public|reported)|"
@@ -75,7 +76,7 @@ _MNPI_SECRECY = re.compile(
     r"ahead of (?:the |our )?(?:announcement|earnings|release|call|filing)|will (?:announce|pre-announce|report|disclose)|"
     r"plan(?:s|ning)? to announce|about to (?:report|announce|disclose)|pre-announce|until (?:the )?(?:announcement|call|release|8-k)|"
     r"preliminary (?:results|numbers|figures)|draft (?:press release|8-k|10-q)|board (?:approved|voted|decided|accepted|will)|"
-    r"secretly|off the record|leak(?:s|ed|ing)?|insider list|deal team|project [A-Z][a-z]+|(?:trading )?blackout|heads[- ]up|between us|"
+    r"secretly|off the record|leak(?:s|ed|ing)?|insider list|deal team|project [a-z][a-z]+|(?:trading )?blackout|heads[- ]up|between us|"
     r"keep (?:this|it) (?:quiet|secret|between)|nobody outside|no one outside|outside (?:this group|the board|the company)|"
     r"market doesn'?t know|street doesn'?t know|not priced in|(?:need|required) to disclose|wait (?:for|until) (?:the )?earnings|"
     r"told (?:the|our) (?:leadership|board|executive|management) team|the print is|embargoed|"
@@ -91,7 +92,7 @@ _MNPI_SECRECY = re.compile(
     r"(?:news|announcement|release|press release|8-k|filing|it) (?:drops|goes out|comes out|hits|lands|is due|is scheduled) (?:on |after |before |next |this |tomorrow|monday|tuesday|wednesday|thursday|friday)|"
     r"(?<!last )(?<!yesterday's )(?:on|at|during) (?:the |our |tomorrow's |monday's |tuesday's |wednesday's |thursday's |friday's |next week's )(?:earnings |investor )?call)\b"
 )
-_MNPI_EVENT = re.compile(
+_MNPI_EVENT = folded(
     r"(?i)\b(?:earnings|revenue|eps|guidance|forecast|bookings|quarter(?:ly)?|q[1-4]|results|margin|profit|loss|same-store sales|"
     r"acqui(?:re|red|sition|ring)|merger|merge|takeover|buyout|being bought|bought by|tender offer|deal|term sheet|letter of intent|"
     r"target|dividend|buyback|share repurchase|stock split|layoffs?|headcount|job cuts|cutting|restructuring|reorg|bankruptcy|"
@@ -100,14 +101,14 @@ _MNPI_EVENT = re.compile(
     r"consensus|street(?:'s)?|shares?|stock|ticker|valuation|per share|call options|8-k|press release|disclos\w+|"
     r"laying off|lay off|miss(?:ed)? the quarter|beat the quarter|ebitda|fda|phase [123i]+|primary endpoint|pre-announcement)\b"
 )
-_MNPI_TRADE = re.compile(
+_MNPI_TRADE = folded(
     r"(?i)\b(?:buy|sell|short|load up on|dump|calls|puts|call options|put options|position)\b[^.\n]{0,80}\b(?:before|ahead of|prior to)\b"
     r"[^.\n]{0,60}\b(?:announce\w*|news|public|earnings|release|deal|close)"
     r"|\b(?:not public yet|isn't public|non-public|inside information|insider)\b[^\n]{0,120}\b(?:should i|can i|let's|we should)\s+(?:buy|sell|short|trade)"
     r"|\b(?:news|announcement|it) (?:drops|goes out|comes out|hits)\b[^\n]{0,80}\b(?:should i|can i|let's|we should)\s+(?:buy|sell|short|trade|dump|load up)"
 )
 # Questions about the concept are not MNPI.
-_MNPI_ABOUT = re.compile(
+_MNPI_ABOUT = folded(
     r"(?i)^\s*(?:what|how|why|when|is|are|can|explain|define|describe)\b[^\n]{0,80}\b(?:mnpi|insider trading|material non-public|"
     r"securities law|quiet period|blackout)"
 )
@@ -148,8 +149,8 @@ _CODE_LINE = [
     (re.compile(r"=>\s*[{(]?"), 1),
     (re.compile(r"^\s*(?:public|private|protected|static|final)\s+[\w<>\[\]]+\s+\w+\s*[({=;]"), 3),
     (re.compile(r"^\s*#include\s*[<\"]"), 3),
-    (re.compile(r"(?i)^\s*(?:select\s+[\w*,. ()]+\s+from\s+\w+|insert\s+into\s+\w+|update\s+\w+\s+set\s+\w+|delete\s+from\s+\w+|create\s+(?:table|index|view)\s+\w+|alter\s+table\s+\w+|with\s+\w+\s+as\s*\()"), 3),
-    (re.compile(r"(?i)\b(?:where|group by|order by|join|values)\b.*[=(,']"), 1),
+    (folded(r"(?i)^\s*(?:select\s+[\w*,. ()]+\s+from\s+\w+|insert\s+into\s+\w+|update\s+\w+\s+set\s+\w+|delete\s+from\s+\w+|create\s+(?:table|index|view)\s+\w+|alter\s+table\s+\w+|with\s+\w+\s+as\s*\()"), 3),
+    (folded(r"(?i)\b(?:where|group by|order by|join|values)\b.*[=(,']"), 1),
     (re.compile(r"^\s*(?:resource|provider|module|variable|output|data)\s+\"[\w-]+\"(?:\s+\"[\w-]+\")?\s*\{"), 3),
     (re.compile(r"^\s*(?:FROM\s+[\w./:-]+(?:\s+AS\s+\w+)?|RUN\s+\S+|COPY\s+\S+\s+\S+|ENTRYPOINT\s*\[|CMD\s*\[|WORKDIR\s+/|EXPOSE\s+\d+)"), 3),
     (re.compile(r"^\s*(?:\$\s+)?(?:sudo\s+)?(?:curl|wget|pip3?|npm|npx|yarn|git|docker|kubectl|helm|terraform|aws|gcloud|az|ssh|scp|chmod|chown|grep|sed|awk|find|ls|cd|cat|echo|export|source|python3?|node|java|go|cargo|make|brew|apt(?:-get)?|systemctl|psql|mysql|mlflow|databricks)\s+[-\w./$\"'=:@]+"), 2),
@@ -177,7 +178,7 @@ _CODE_LINE = [
     (re.compile(r"\b(?:Get|Set|New|Remove|Add|Start|Stop|Invoke|Import|Export|ConvertTo|ConvertFrom|Where|ForEach|Select|Sort|Out|Write|Test)-[A-Z][A-Za-z]+\b"), 3),  # cmdlets
     (re.compile(r"^\s*<\?php\b"), 3),
     (re.compile(r"%>%|\|>\s*\w+\("), 3),  # R / Elixir pipes
-    (re.compile(r"(?i)\bselect\s+(?:\*|count\(\*\)|[\w.]+(?:\s*,\s*[\w.]+)*)\s+from\s+\w+\s+where\s+\w+\s*(?:=|<|>|like\b|in\b)"), 3),
+    (folded(r"(?i)\bselect\s+(?:\*|count\(\*\)|[\w.]+(?:\s*,\s*[\w.]+)*)\s+from\s+\w+\s+where\s+\w+\s*(?:=|<|>|like\b|in\b)"), 3),
     (re.compile(r"^\s*\w+\s*=\s*[\w.]+\(.*\)\s*;?\s*$"), 2),  # assignment from a call
     (re.compile(r"^\s*(?:\$\s+)?(?:sudo\s+)?[a-z][\w.-]*\s+(?:[\w./:@-]+\s+)*-{1,2}[a-zA-Z][\w-]*"), 1),  # command + flag
     # Infrastructure as code in YAML: Kubernetes manifests, Ansible plays.
@@ -246,100 +247,100 @@ def _score_lines(lines: list[str]) -> tuple[int, int, int, bool]:
 
 _INJ_PATTERNS = [
     # instruction override
-    (re.compile(r"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop|set aside|put aside|abandon|suspend|disable|circumvent)\b[^.\n]{0,30}\b(?:all |any |the |your |my |previous |prior |above |earlier |preceding |original |initial |system |developer |content |safety |usual |ethical |moral |default |normal |current )+"
+    (folded(r"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop|set aside|put aside|abandon|suspend|disable|circumvent)\b[^.\n]{0,30}\b(?:all |any |the |your |my |previous |prior |above |earlier |preceding |original |initial |system |developer |content |safety |usual |ethical |moral |default |normal |current )+"
                 r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|messages?|constraints|programming|guardrails|policies|safety)"), 0.95, "override"),
-    (re.compile(r"(?i)\b(?:new|updated|revised)\s+(?:rule|instruction|task|directive|system prompt|policy)s?\b[^.\n]{0,60}\b(?:overrides?|supersedes?|replaces?|takes? precedence)"), 0.9, "override-new-rule"),
-    (re.compile(r"(?i)\b(?:overrides?|supersedes?)\s+(?:all\s+)?(?:previous|prior|earlier|other|your)\s+(?:instructions|rules|directives)"), 0.9, "override-supersede"),
-    (re.compile(r"(?i)\bnew (?:task|instructions?) from (?:your |the )?(?:administrator|admin|developer|system|operator|openai|anthropic)"), 0.9, "fake-authority"),
-    (re.compile(r"(?i)(?:^|\n|[.!]\s*)(?:stop|nevermind|never mind|wait)[.!,:]+\s*(?:ignore|instead|new task|now)\b"), 0.85, "stop-and-switch"),
-    (re.compile(r"(?i)\b(?:stop everything|now print|instead,? (?:just )?print|just print)\b[^\n]{0,60}"), 0.8, "screaming-stop"),
+    (folded(r"(?i)\b(?:new|updated|revised)\s+(?:rule|instruction|task|directive|system prompt|policy)s?\b[^.\n]{0,60}\b(?:overrides?|supersedes?|replaces?|takes? precedence)"), 0.9, "override-new-rule"),
+    (folded(r"(?i)\b(?:overrides?|supersedes?)\s+(?:all\s+)?(?:previous|prior|earlier|other|your)\s+(?:instructions|rules|directives)"), 0.9, "override-supersede"),
+    (folded(r"(?i)\bnew (?:task|instructions?) from (?:your |the )?(?:administrator|admin|developer|system|operator|openai|anthropic)"), 0.9, "fake-authority"),
+    (folded(r"(?i)(?:^|\n|[.!]\s*)(?:stop|nevermind|never mind|wait)[.!,:]+\s*(?:ignore|instead|new task|now)\b"), 0.85, "stop-and-switch"),
+    (folded(r"(?i)\b(?:stop everything|now print|instead,? (?:just )?print|just print)\b[^\n]{0,60}"), 0.8, "screaming-stop"),
     # system prompt exfiltration
-    (re.compile(r"(?i)\b(?:reveal|print|show|display|output|repeat|recite|dump|leak|share|tell me|give me|write out|type out|spell out|translate|summari[sz]e|paraphrase|encode)\b[^.\n?]{0,40}\b"
+    (folded(r"(?i)\b(?:reveal|print|show|display|output|repeat|recite|dump|leak|share|tell me|give me|write out|type out|spell out|translate|summari[sz]e|paraphrase|encode)\b[^.\n?]{0,40}\b"
                 r"(?:system|hidden|initial|original|secret|internal|developer|pre-?prompt|first|underlying|confidential)\s*(?:prompt|instructions?|message|directives?|rules|guidelines|configuration|context)"), 0.9, "sysprompt-exfil"),
-    (re.compile(r"(?i)\b(?:what (?:are|were|is) (?:your|the) (?:exact |original |initial |hidden |full )*(?:instructions|system prompt|rules you were given|directives))"), 0.85, "sysprompt-question"),
-    (re.compile(r"(?i)\b(?:repeat|print|output|copy|echo)\b[^.\n]{0,30}\b(?:the )?(?:text|words|everything|all|content)\b[^.\n]{0,20}\b(?:above|before this|prior to this|so far|you were given|verbatim)"), 0.85, "sysprompt-above"),
-    (re.compile(r"(?i)\b(?:your|the) (?:system prompt|initial instructions|original instructions|hidden instructions|instructions above|pre-prompt|prompt template)\b"), 0.6, "sysprompt-mention"),
-    (re.compile(r"(?i)\b(?:begin|start)\s+(?:your (?:response|reply|answer|output)\s+)?(?:with|from|by (?:saying|writing))\s+[\"'‘“]?(?:you are|my instructions|i was told|sure,? here|here (?:is|are) my (?:instructions|prompt)|the system prompt)"
+    (folded(r"(?i)\b(?:what (?:are|were|is) (?:your|the) (?:exact |original |initial |hidden |full )*(?:instructions|system prompt|rules you were given|directives))"), 0.85, "sysprompt-question"),
+    (folded(r"(?i)\b(?:repeat|print|output|copy|echo)\b[^.\n]{0,30}\b(?:the )?(?:text|words|everything|all|content)\b[^.\n]{0,20}\b(?:above|before this|prior to this|so far|you were given|verbatim)"), 0.85, "sysprompt-above"),
+    (folded(r"(?i)\b(?:your|the) (?:system prompt|initial instructions|original instructions|hidden instructions|instructions above|pre-prompt|prompt template)\b"), 0.6, "sysprompt-mention"),
+    (folded(r"(?i)\b(?:begin|start)\s+(?:your (?:response|reply|answer|output)\s+)?(?:with|from|by (?:saying|writing))\s+[\"'‘“]?(?:you are|my instructions|i was told|sure,? here|here (?:is|are) my (?:instructions|prompt)|the system prompt)"
                 r"|\bwhat (?:was|is) written (?:above|before) (?:this|my) (?:message|prompt|line)|\b(?:text|words|everything) above this (?:message|line)"), 0.85, "continuation"),
     # jailbreak personas / modes
-    (re.compile(r"(?i)\b(?:do anything now|(?:enable|enter|activate|simulate|emulate|switch to|act as|you are (?:now )?in|running in|operating in|with) (?:\w+ ){0,2}developer mode|developer mode (?:enabled|on|activated|output|response|has|is)|jailbr(?:eak|oken)|DAN mode|dude mode|stan mode|evil (?:bot|mode|confidant)|unfiltered|uncensored|no (?:ethical |moral )?(?:restrictions|limitations|filters|guidelines|rules|boundaries)|"
+    (folded(r"(?i)\b(?:do anything now|(?:enable|enter|activate|simulate|emulate|switch to|act as|you are (?:now )?in|running in|operating in|with) (?:\w+ ){0,2}developer mode|developer mode (?:enabled|on|activated|output|response|has|is)|jailbr(?:eak|oken)|dan mode|dude mode|stan mode|evil (?:bot|mode|confidant)|unfiltered|uncensored|no (?:ethical |moral )?(?:restrictions|limitations|filters|guidelines|rules|boundaries)|"
                 r"without (?:any )?(?:restrictions|limitations|filters|censorship|guidelines|rules|ethics|morals|boundaries|limits|policies)|broken free|free from (?:the )?(?:typical )?(?:confines|restrictions)|(?:doesn't|don't|do not|does not) (?:have to )?(?:abide|follow|comply) (?:by|with) (?:the |any )?(?:rules|policies|guidelines|content policy)|"
                 r"stay in character|opposite mode|anti-?gpt|content polic(?:y|ies)[^.\n]{0,30}(?:ignore|bypass|no longer))"), 0.9, "jailbreak"),
-    (re.compile(r"(?i)\b(?:act|pretend|roleplay|role-play|behave)\b[^.\n]{0,20}\b(?:as|like|to be)\b[^.\n]{0,60}\b(?:deceased|dead|late)\s+(?:grand(?:ma|mother|pa|father)|mother|father)"), 0.9, "grandma"),
-    (re.compile(r"(?i)\b(?:grand(?:ma|mother))\b[^\n]{0,200}\b(?:used to (?:tell|read|recite|say)|fall asleep|bedtime)\b[^\n]{0,200}\b(?:keys?|steps|recipe|instructions|synthes\w+|napalm|meth\w*|windows|serial)"), 0.85, "grandma-exploit"),
-    (re.compile(r"(?i)\byou are (?:now |going to be |about to )?(?:\w+ ){0,4}(?:no longer|not) (?:bound|restricted|limited|an ai|chatgpt|claude)"), 0.85, "persona-unbound"),
-    (re.compile(r"(?i)\b(?:from now on|henceforth|for the rest of this conversation)\b[^.\n]{0,80}\b(?:you (?:will|must|are|shall)|respond as|act as|ignore|always|never)\b"), 0.7, "persona-switch"),
+    (folded(r"(?i)\b(?:act|pretend|roleplay|role-play|behave)\b[^.\n]{0,20}\b(?:as|like|to be)\b[^.\n]{0,60}\b(?:deceased|dead|late)\s+(?:grand(?:ma|mother|pa|father)|mother|father)"), 0.9, "grandma"),
+    (folded(r"(?i)\b(?:grand(?:ma|mother))\b[^\n]{0,200}\b(?:used to (?:tell|read|recite|say)|fall asleep|bedtime)\b[^\n]{0,200}\b(?:keys?|steps|recipe|instructions|synthes\w+|napalm|meth\w*|windows|serial)"), 0.85, "grandma-exploit"),
+    (folded(r"(?i)\byou are (?:now |going to be |about to )?(?:\w+ ){0,4}(?:no longer|not) (?:bound|restricted|limited|an ai|chatgpt|claude)"), 0.85, "persona-unbound"),
+    (folded(r"(?i)\b(?:from now on|henceforth|for the rest of this conversation)\b[^.\n]{0,80}\b(?:you (?:will|must|are|shall)|respond as|act as|ignore|always|never)\b"), 0.7, "persona-switch"),
     # fake role markers / indirect injection
     (re.compile(r"(?im)^\s*(?:\[(?:system|assistant|admin|developer)\](?:\(#\w+\))?|<\|?(?:im_start|system)\|?>|###\s*(?:system|instruction)|(?:system|developer)\s*(?:override|message|note|prompt)\s*:)"), 0.9, "role-marker"),
-    (re.compile(r"(?i)\b(?:ai|assistant|model|llm|chatbot|gpt)s?\b[^.\n]{0,40}\b(?:reading|processing|summari[sz]ing|parsing|screening|reviewing|evaluating|ranking|grading|scanning|indexing) this\b"), 0.85, "indirect-address"),
-    (re.compile(r"(?i)\b(?:note|message|instruction)s? (?:to|for) (?:the |any )?(?:ai|assistant|model|llm|chatbot|language model)s?\b"), 0.85, "indirect-address"),
-    (re.compile(r"(?i)injection succeeded|data exfiltration in progress|\bAI Injection\b"), 0.95, "exfil-marker"),
+    (folded(r"(?i)\b(?:ai|assistant|model|llm|chatbot|gpt)s?\b[^.\n]{0,40}\b(?:reading|processing|summari[sz]ing|parsing|screening|reviewing|evaluating|ranking|grading|scanning|indexing) this\b"), 0.85, "indirect-address"),
+    (folded(r"(?i)\b(?:note|message|instruction)s? (?:to|for) (?:the |any )?(?:ai|assistant|model|llm|chatbot|language model)s?\b"), 0.85, "indirect-address"),
+    (folded(r"(?i)injection succeeded|data exfiltration in progress|\bai injection\b"), 0.95, "exfil-marker"),
     # data exfiltration via rendered links
-    (re.compile(r"(?i)!\[[^\]]*\]\(https?://[^)\s]*\?[^)\n]*=[^)\n]*\)"), 0.6, "md-image-param"),
-    (re.compile(r"(?i)\b(?:append|add|include|encode|attach)\b[^.\n]{0,60}\b(?:to|in(?:to)?) the (?:url|link|image|query string|request)"), 0.75, "exfil-url"),
-    (re.compile(r"(?i)\b(?:send|post|forward|upload|exfiltrate|leak)\b[^.\n]{0,40}\b(?:conversation|chat history|previous messages|all messages|user(?:'s)? data|api keys?|credentials|passwords|environment variables)\b[^.\n]{0,40}\b(?:to|via) (?:https?://|http|the (?:url|endpoint|server|webhook)|[\w.-]+\.\w{2,})"), 0.9, "exfil-send"),
-    (re.compile(r"(?i)\b(?:every|all|each) (?:message|previous message|messages) in this conversation\b"), 0.6, "exfil-conversation"),
+    (folded(r"(?i)!\[[^\]]*\]\(https?://[^)\s]*\?[^)\n]*=[^)\n]*\)"), 0.6, "md-image-param"),
+    (folded(r"(?i)\b(?:append|add|include|encode|attach)\b[^.\n]{0,60}\b(?:to|in(?:to)?) the (?:url|link|image|query string|request)"), 0.75, "exfil-url"),
+    (folded(r"(?i)\b(?:send|post|forward|upload|exfiltrate|leak)\b[^.\n]{0,40}\b(?:conversation|chat history|previous messages|all messages|user(?:'s)? data|api keys?|credentials|passwords|environment variables)\b[^.\n]{0,40}\b(?:to|via) (?:https?://|http|the (?:url|endpoint|server|webhook)|[\w.-]+\.\w{2,})"), 0.9, "exfil-send"),
+    (folded(r"(?i)\b(?:every|all|each) (?:message|previous message|messages) in this conversation\b"), 0.6, "exfil-conversation"),
     # broader overrides: "ignore the ticket text", "disregard your privacy policy", "forget everything you were told"
-    (re.compile(r"(?i)\b(?:ignore|disregard|forget|bypass)\b\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+|everything\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|initial\s+|usual\s+|system\s+|developer\s+|safety\s+|summary\s+|ticket\s+|user's\s+|privacy\s+|content\s+)*"
+    (folded(r"(?i)\b(?:ignore|disregard|forget|bypass)\b\s+(?:all\s+|any\s+|the\s+|your\s+|of\s+|everything\s+|previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|original\s+|initial\s+|usual\s+|system\s+|developer\s+|safety\s+|summary\s+|ticket\s+|user's\s+|privacy\s+|content\s+)*"
                 r"(?:polic(?:y|ies)|restrictions|task|text and|request and|filters?|you were told|what you were told|above|everything you)"), 0.9, "override-broad"),
-    (re.compile(r"(?i)\b(?:restrictions?|filters?|safety|polic(?:y|ies)|guardrails|safe_?mode|moderation|content filter|limits)\b[\s\w]{0,25}?\b(?:were|are|is|has been|have been|=)\s*(?:now\s+)?(?:lifted|disabled|removed|revoked|switched off|turned off|off|false|suspended|bypassed)"
+    (folded(r"(?i)\b(?:restrictions?|filters?|safety|polic(?:y|ies)|guardrails|safe_?mode|moderation|content filter|limits)\b[\s\w]{0,25}?\b(?:were|are|is|has been|have been|=)\s*(?:now\s+)?(?:lifted|disabled|removed|revoked|switched off|turned off|off|false|suspended|bypassed)"
                 r"|\b(?:restrictions?|rules|guidelines|polic(?:y|ies)|filters?|limits)\b[^.\n]{0,15}\b(?:do not|don't|does not|doesn't|no longer) apply"
                 r"|\b(?:switched|turned) off\b[^.\n]{0,20}\bfilter|route around"), 0.85, "safety-off"),
-    (re.compile(r"(?i)\b(?:admin|maintenance|developer|debug|god|root) (?:mode|override|access)\b[^.\n]{0,40}\b(?:enabled|active|accepted|activated|granted|to your)\b|\bi have root access\b|\bmaintenance mode:|\bsudo mode\b|\bgod mode\b"), 0.6, "privilege-claim"),
-    (re.compile(r"(?i)(?:^|\n|\(|\[|\)\s)\s*(?:system|assistant|admin|developer)\s*(?:notice|update|override|message|prompt|note)?\s*:\s*(?:the assistant|you|ignore|disregard|admin|new|all|safety|developer)"), 0.8, "fake-role-turn"),
-    (re.compile(r"(?i)###\s*(?:new\s+)?(?:system|instruction)|important system update|new directive\s*:|your new task is|the real instructions are|(?:earlier|previous|prior) instructions were (?:a test|fake|void|wrong)"), 0.85, "fake-directive"),
-    (re.compile(r"(?i)\b(?:repeat|print|output|show|see|reveal|quote|quoting|spell|continue|paste|recite|log|dump|give me)\b[^\n]{0,60}\b(?:system[ _]?prompt|system instructions|your instructions|starting instructions|initial instructions|"
+    (folded(r"(?i)\b(?:admin|maintenance|developer|debug|god|root) (?:mode|override|access)\b[^.\n]{0,40}\b(?:enabled|active|accepted|activated|granted|to your)\b|\bi have root access\b|\bmaintenance mode:|\bsudo mode\b|\bgod mode\b"), 0.6, "privilege-claim"),
+    (folded(r"(?i)(?:^|\n|\(|\[|\)\s)\s*(?:system|assistant|admin|developer)\s*(?:notice|update|override|message|prompt|note)?\s*:\s*(?:the assistant|you|ignore|disregard|admin|new|all|safety|developer)"), 0.8, "fake-role-turn"),
+    (folded(r"(?i)###\s*(?:new\s+)?(?:system|instruction)|important system update|new directive\s*:|your new task is|the real instructions are|(?:earlier|previous|prior) instructions were (?:a test|fake|void|wrong)"), 0.85, "fake-directive"),
+    (folded(r"(?i)\b(?:repeat|print|output|show|see|reveal|quote|quoting|spell|continue|paste|recite|log|dump|give me)\b[^\n]{0,60}\b(?:system[ _]?prompt|system instructions|your instructions|starting instructions|initial instructions|"
                 r"initialization string|instructions you were given|instructions i gave you|what you were told|were you told|my instructions are)|console\.log\(\s*system_?prompt"), 0.85, "sysprompt-exfil-2"),
-    (re.compile(r"(?i)\byour system (?:prompt|instructions)\b|\b(?:told|given|instructed)\b[^.\n]{0,30}\b(?:before|at the (?:beginning|start) of) (?:this|the) conversation|\bsystem prompt is:|\brepeat (?:the above|them back|this entire conversation|everything)|word for word"), 0.8, "sysprompt-exfil-3"),
-    (re.compile(r"(?i)\b(?:broke|break|breaking|broken) free of (?:its|your|the|their) (?:instructions|rules|programming|restrictions|guidelines)|no content policy|never refuses|would normally refuse|previous policies are revoked"), 0.85, "jailbreak-2"),
-    (re.compile(r"(?i)\b(?:reply|respond|answer) only with (?:the word )?['\"]?[A-Z][A-Z ]{2,}['\"]?"), 0.4, "canary-reply"),
-    (re.compile(r"(?i)\bto the (?:ai|assistant|model|bot|llm)\b[^.\n]{0,30}\b(?:sorting|reading|processing|summari\w+|triag\w+|handling)|delete this (?:note|message) before"), 0.85, "indirect-address-2"),
-    (re.compile(r"(?i)\b(?:upload|send|post|exfiltrate|forward)\b[^.\n]{0,60}\bto https?://"), 0.5, "exfil-upload"),
-    (re.compile(r"(?i)\bconcatenate\b[^\n]{0,40}\bstrings?\b|escape (?:all )?spaces with \+|no code ?style block|\"!\[|\[(?:INFO|NUM|DATA)\]"), 0.45, "string-assembly"),
-    (re.compile(r"(?i)\b(?:ignore|disregard|forget)\s+(?:whatever|anything|everything|all|what)\s+(?:that\s+)?(?:the |your )?(?:developers?|system|operators?|admins?|creators?|openai|anthropic|they|you were|you've been|you have been)\b[^.\n]{0,20}\b(?:told|said|instructed|gave|taught)"
+    (folded(r"(?i)\byour system (?:prompt|instructions)\b|\b(?:told|given|instructed)\b[^.\n]{0,30}\b(?:before|at the (?:beginning|start) of) (?:this|the) conversation|\bsystem prompt is:|\brepeat (?:the above|them back|this entire conversation|everything)|word for word"), 0.8, "sysprompt-exfil-3"),
+    (folded(r"(?i)\b(?:broke|break|breaking|broken) free of (?:its|your|the|their) (?:instructions|rules|programming|restrictions|guidelines)|no content policy|never refuses|would normally refuse|previous policies are revoked"), 0.85, "jailbreak-2"),
+    (folded(r"(?i)\b(?:reply|respond|answer) only with (?:the word )?['\"]?[a-z][a-z ]{2,}['\"]?"), 0.4, "canary-reply"),
+    (folded(r"(?i)\bto the (?:ai|assistant|model|bot|llm)\b[^.\n]{0,30}\b(?:sorting|reading|processing|summari\w+|triag\w+|handling)|delete this (?:note|message) before"), 0.85, "indirect-address-2"),
+    (folded(r"(?i)\b(?:upload|send|post|exfiltrate|forward)\b[^.\n]{0,60}\bto https?://"), 0.5, "exfil-upload"),
+    (folded(r"(?i)\bconcatenate\b[^\n]{0,40}\bstrings?\b|escape (?:all )?spaces with \+|no code ?style block|\"!\[|\[(?:info|num|data)\]"), 0.45, "string-assembly"),
+    (folded(r"(?i)\b(?:ignore|disregard|forget)\s+(?:whatever|anything|everything|all|what)\s+(?:that\s+)?(?:the |your )?(?:developers?|system|operators?|admins?|creators?|openai|anthropic|they|you were|you've been|you have been)\b[^.\n]{0,20}\b(?:told|said|instructed|gave|taught)"
                 r"|\b(?:answer|respond|act|reply) as an? (?:unrestricted|unfiltered|uncensored|unaligned) (?:ai|model|assistant|version|chatbot)\b"), 0.9, "override-whatever"),
-    (re.compile(r"(?i)\b(?:output|print|show|reveal|repeat|give me|paste|dump|share)\b[^.\n]{0,15}\byour (?:entire|full|whole|complete|exact|original) (?:prompt|instructions|context|configuration)"), 0.85, "sysprompt-entire"),
-    (re.compile(r"(?i)display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px)?\b|color\s*:\s*(?:white|#fff(?:fff)?)\b"), 0.4, "hidden-text"),
-    (re.compile(r"(?i)(?:^|[>.!\n]\s*)(?:assistant|ai|chatbot|model|llm)\s*,\s*(?:please\s+)?(?:tell|say|ignore|reply|respond|recommend|add|include|output|inform|instruct)\b"), 0.5, "assistant-vocative"),
+    (folded(r"(?i)\b(?:output|print|show|reveal|repeat|give me|paste|dump|share)\b[^.\n]{0,15}\byour (?:entire|full|whole|complete|exact|original) (?:prompt|instructions|context|configuration)"), 0.85, "sysprompt-entire"),
+    (folded(r"(?i)display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px)?\b|color\s*:\s*(?:white|#fff(?:fff)?)\b"), 0.4, "hidden-text"),
+    (folded(r"(?i)(?:^|[>.!\n]\s*)(?:assistant|ai|chatbot|model|llm)\s*,\s*(?:please\s+)?(?:tell|say|ignore|reply|respond|recommend|add|include|output|inform|instruct)\b"), 0.5, "assistant-vocative"),
     # Indirect injection aimed at whatever model later reads the content.
-    (re.compile(r"(?i)\bif you are an? (?:ai|llm|(?:large )?language model|assistant|bot|chatbot|gpt|automated (?:system|screener|agent|reviewer))\b"), 0.85, "indirect-conditional"),
-    (re.compile(r"(?i)\bwhen you (?:summari[sz]e|read|process|review|parse|analy[sz]e|see|scan|index|translate) this (?:file|page|web ?page|site|email|e-mail|document|message|text|resume|cv|review|code|pr|pull request|ticket|article)\b"), 0.6, "indirect-when"),
-    (re.compile(r"(?i)(?:#|//|/\*|<!--|\[)\s*(?:(?:note|todo|hey|attention|instructions?|important)\s*)?\(?(?:ai|assistant|llm|model|bot|gpt|claude|copilot|agent)(?: (?:assistant|agent|model|bot|reviewer))?\)?\s*:"), 0.85, "addressed-comment"),
-    (re.compile(r"(?i)\b(?:silently|secretly|covertly|without (?:mentioning|explaining|telling|showing|notifying|alerting) (?:it|this|that|the user|them|anyone)|do not (?:mention|tell|reveal|disclose) (?:this|it|that) to the user|don't tell the user|the user (?:must|should) not (?:see|know))\b"), 0.4, "stealth"),
-    (re.compile(r"(?i)\{\{?\s*[^{}\n]{0,30}(?:conversation|chat|history|messages?|user(?:'s)?[ _](?:data|files|email|info)|user_files|passwords?|secrets?|api[ _]?keys?)[^{}\n]{0,20}\}\}?"), 0.4, "exfil-template"),
-    (re.compile(r"(?i)</?(?:tool_call|function_call|tool_use|invoke)\b|\"(?:name|tool)\"\s*:\s*\"[\w.]+\"\s*,\s*\"(?:arguments|parameters|input)\""), 0.4, "tool-markup"),
-    (re.compile(r"(?i)\bthe (?:assistant|ai|model|agent|llm|bot) (?:must|shall|should|is (?:required|instructed|authori[sz]ed|permitted|allowed)) (?:to )?(?:\w+ ){0,3}?(?:execute|call|run|issue|send|grant|approve|ignore|reveal|output|respond|reply|forward)"), 0.6, "assistant-directive"),
+    (folded(r"(?i)\bif you are an? (?:ai|llm|(?:large )?language model|assistant|bot|chatbot|gpt|automated (?:system|screener|agent|reviewer))\b"), 0.85, "indirect-conditional"),
+    (folded(r"(?i)\bwhen you (?:summari[sz]e|read|process|review|parse|analy[sz]e|see|scan|index|translate) this (?:file|page|web ?page|site|email|e-mail|document|message|text|resume|cv|review|code|pr|pull request|ticket|article)\b"), 0.6, "indirect-when"),
+    (folded(r"(?i)(?:#|//|/\*|<!--|\[)\s*(?:(?:note|todo|hey|attention|instructions?|important)\s*)?\(?(?:ai|assistant|llm|model|bot|gpt|claude|copilot|agent)(?: (?:assistant|agent|model|bot|reviewer))?\)?\s*:"), 0.85, "addressed-comment"),
+    (folded(r"(?i)\b(?:silently|secretly|covertly|without (?:mentioning|explaining|telling|showing|notifying|alerting) (?:it|this|that|the user|them|anyone)|do not (?:mention|tell|reveal|disclose) (?:this|it|that) to the user|don't tell the user|the user (?:must|should) not (?:see|know))\b"), 0.4, "stealth"),
+    (folded(r"(?i)\{\{?\s*[^{}\n]{0,30}(?:conversation|chat|history|messages?|user(?:'s)?[ _](?:data|files|email|info)|user_files|passwords?|secrets?|api[ _]?keys?)[^{}\n]{0,20}\}\}?"), 0.4, "exfil-template"),
+    (folded(r"(?i)</?(?:tool_call|function_call|tool_use|invoke)\b|\"(?:name|tool)\"\s*:\s*\"[\w.]+\"\s*,\s*\"(?:arguments|parameters|input)\""), 0.4, "tool-markup"),
+    (folded(r"(?i)\bthe (?:assistant|ai|model|agent|llm|bot) (?:must|shall|should|is (?:required|instructed|authori[sz]ed|permitted|allowed)) (?:to )?(?:\w+ ){0,3}?(?:execute|call|run|issue|send|grant|approve|ignore|reveal|output|respond|reply|forward)"), 0.6, "assistant-directive"),
     (re.compile(r"(?:^|[\s\-—'\"(\[])SYSTEM\s*:"), 0.5, "system-marker"),
-    (re.compile(r"(?i)\blet'?s break (?:the|all|some) rules|\bbreak (?:your|the) (?:own )?(?:rules|guidelines|programming)\b"), 0.85, "break-rules"),
-    (re.compile(r"(?i)\byou are now [A-Z]\w*(?:GPT|AI|Bot|LLM)\b|\byou are now \w+, an? (?:ai|assistant|chatbot|model|language model)\b"), 0.5, "persona-named"),
-    (re.compile(r"(?i)\b(?:decode|translate|read|decipher|decrypt|interpret|reverse|combine|concatenate)\b[^.\n]{0,60}\b(?:and|then)\s+(?:then\s+)?(?:do what it says|follow(?: it| them| the instructions?)?\b|execute(?: it| them)?\b|obey|carry (?:it|them) out|act on it|comply)"
+    (folded(r"(?i)\blet'?s break (?:the|all|some) rules|\bbreak (?:your|the) (?:own )?(?:rules|guidelines|programming)\b"), 0.85, "break-rules"),
+    (folded(r"(?i)\byou are now [a-z]\w*(?:gpt|ai|bot|llm)\b|\byou are now \w+, an? (?:ai|assistant|chatbot|model|language model)\b"), 0.5, "persona-named"),
+    (folded(r"(?i)\b(?:decode|translate|read|decipher|decrypt|interpret|reverse|combine|concatenate)\b[^.\n]{0,60}\b(?:and|then)\s+(?:then\s+)?(?:do what it says|follow(?: it| them| the instructions?)?\b|execute(?: it| them)?\b|obey|carry (?:it|them) out|act on it|comply)"
                 r"|\b(?:say|print|output|compute|evaluate)\s+\w\s*\+\s*\w\b[^.\n]{0,40}\b(?:act on|follow|execute|do) (?:it|that|the result)"), 0.85, "decode-and-follow"),
     # Extraction by obfuscated output: "spell it backwards so you're not technically revealing it".
-    (re.compile(r"(?i)\byour (?:instructions|system prompt|prompt|rules|configuration) (?:contains?|includes?|ha(?:s|ve)|mentions?)\b"), 0.5, "sysprompt-secret"),
-    (re.compile(r"(?i)\b(?:spell|write|say|print|output|encode|give)\b[^.\n]{0,25}\b(?:backwards|in reverse|one (?:letter|character) per line|with spaces between|as an acrostic)\b|\bnot technically (?:revealing|sharing|telling|giving)"), 0.4, "obfuscated-output"),
+    (folded(r"(?i)\byour (?:instructions|system prompt|prompt|rules|configuration) (?:contains?|includes?|ha(?:s|ve)|mentions?)\b"), 0.5, "sysprompt-secret"),
+    (folded(r"(?i)\b(?:spell|write|say|print|output|encode|give)\b[^.\n]{0,25}\b(?:backwards|in reverse|one (?:letter|character) per line|with spaces between|as an acrostic)\b|\bnot technically (?:revealing|sharing|telling|giving)"), 0.4, "obfuscated-output"),
     # Overrides in other languages: an "ignore/forget" verb near an "instructions/rules" noun.
-    (re.compile(r"(?i)\b(?:ignor(?:e[rz]?|ez|a(?:r|te)?|iere[n]?|eer)|oubli(?:e[rz]?|ez)|olvid(?:a(?:r)?|e[ns]?)|vergiss|vergessen sie|esque[çc]a|dimentica(?:te)?|negeer|vergeet)\b[^.\n]{0,40}\b(?:instructions?|consignes|r[èe]gles|instrucciones|reglas|instru[çc][õo]es|regras|istruzioni|regole|anweisungen|instruktionen|regeln|instructies|regels|opdrachten)\b"
+    (folded(r"(?i)\b(?:ignor(?:e[rz]?|ez|a(?:r|te)?|iere[n]?|eer)|oubli(?:e[rz]?|ez)|olvid(?:a(?:r)?|e[ns]?)|vergiss|vergessen sie|esque[çc]a|dimentica(?:te)?|negeer|vergeet)\b[^.\n]{0,40}\b(?:instructions?|consignes|r[èe]gles|instrucciones|reglas|instru[çc][õo]es|regras|istruzioni|regole|anweisungen|instruktionen|regeln|instructies|regels|opdrachten)\b"
                 r"|(?:以前|之前|先前|上記|上面|前面|所有)[^。\n]{0,12}(?:指示|指令|命令|说明|說明|ルール)[^。\n]{0,8}(?:無視|忽略|无视|無視して)|(?:忽略|无视|無視)[^。\n]{0,12}(?:指示|指令|命令|说明|說明)|이전[^.\n]{0,15}(?:지시|명령)[^.\n]{0,10}무시"), 0.95, "override-multilingual"),
-    (re.compile(r"(?i)\b(?:prompt (?:syst[èe]me|de sistema|do sistema|di sistema)|systemanweisungen|systemprompt|systeemprompt|instrucciones del sistema|システムプロンプト|系统提示)"), 0.5, "sysprompt-multilingual"),
+    (folded(r"(?i)\b(?:prompt (?:syst[èe]me|de sistema|do sistema|di sistema)|systemanweisungen|systemprompt|systeemprompt|instrucciones del sistema|システムプロンプト|系统提示)"), 0.5, "sysprompt-multilingual"),
     # encoded payloads
-    (re.compile(r"(?i)\b(?:decode|decipher|decrypt|translate|interpret|follow|execute|run)\b[^.\n]{0,40}\b(?:base64|base32|base16|rot13|rot-13|hex(?:adecimal)?|morse|binary|caesar|leetspeak|atbash|encoded|cipher)\b[^\n]{0,80}"), 0.6, "encoded-decode"),
-    (re.compile(r"(?i)\b(?:secure|hidden|secret|encoded) (?:system )?message\b"), 0.5, "encoded-secure-msg"),
+    (folded(r"(?i)\b(?:decode|decipher|decrypt|translate|interpret|follow|execute|run)\b[^.\n]{0,40}\b(?:base64|base32|base16|rot13|rot-13|hex(?:adecimal)?|morse|binary|caesar|leetspeak|atbash|encoded|cipher)\b[^\n]{0,80}"), 0.6, "encoded-decode"),
+    (folded(r"(?i)\b(?:secure|hidden|secret|encoded) (?:system )?message\b"), 0.5, "encoded-secure-msg"),
 ]
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
 _B64_BLOB = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
 _HEX_BLOB = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}\s?){16,}(?![0-9a-fA-F])")
-_INSTRUCTION_WORDS = re.compile(r"(?i)\b(?:ignore|instructions?|system prompt|explain|how to|tell me|write|print|reveal|say|you are|password|make|give)\b")
+_INSTRUCTION_WORDS = folded(r"(?i)\b(?:ignore|instructions?|system prompt|explain|how to|tell me|write|print|reveal|say|you are|password|make|give)\b")
 # Talking about injection (awareness, defence) is not an attack.
-_INJ_ABOUT = re.compile(
+_INJ_ABOUT = folded(
     r"(?i)\b(?:what is|what are|what's|explain|how (?:do|can|should) (?:i|we) (?:prevent|detect|defend|mitigate|protect|stop)|"
     r"(?:translate|what does|meaning of) the (?:phrase|sentence|words?)|how does|examples? of|defen[cs]e against|protect(?:ing)? against|mitigat\w+|detect(?:ing|ion of)?|classif\w+|is it (?:safe|possible))\b"
     r"[^.\n?]{0,60}\b(?:prompt injection|jailbreak\w*|system prompt|injection attacks?)"
 )
 
 
-_GRANDMA_WHO = re.compile(r"(?i)\b(?:grand(?:ma|mother|pa|father)|granny|nana)\b")
-_GRANDMA_SLEEP = re.compile(r"(?i)\b(?:sleep|bedtime|lullab\w+|used to (?:tell|read|sing|recite)|miss (?:her|him))\b")
-_GRANDMA_LOOT = re.compile(r"(?i)\b(?:product keys?|license keys?|serial|napalm|meth\w*|synthes\w+|explosive|steps to (?:make|making|produce|producing)|recipe for)\b")
+_GRANDMA_WHO = folded(r"(?i)\b(?:grand(?:ma|mother|pa|father)|granny|nana)\b")
+_GRANDMA_SLEEP = folded(r"(?i)\b(?:sleep|bedtime|lullab\w+|used to (?:tell|read|sing|recite)|miss (?:her|him))\b")
+_GRANDMA_LOOT = folded(r"(?i)\b(?:product keys?|license keys?|serial|napalm|meth\w*|synthes\w+|explosive|steps to (?:make|making|produce|producing)|recipe for)\b")
 
 
 def _decoded_instruction(blob: str) -> bool:
@@ -373,7 +374,7 @@ _ZW_IN_WORD = re.compile("[^\\W\\d_][\u200b-\u200f\u2060-\u2064\ufeff\u00ad]+(?=
 _LEET_TOKEN = re.compile(r"\b(?=[A-Za-z0-9@$]*[A-Za-z])(?=[A-Za-z0-9@$]*[0-9@$])[A-Za-z0-9@$]{3,}\b")
 _LEET_MAP = str.maketrans("0134578@$", "oieastbas")
 _FRAGMENT = re.compile(r"(['\"])([^'\"\n]{1,40})\1")
-_REFUSAL_SUPPRESSION = re.compile(
+_REFUSAL_SUPPRESSION = folded(
     r"(?i)\bnever say (?:you )?(?:can'?t|cannot|no|sorry)|\bnever (?:apologi[sz]e|refuse|decline|say sorry)|"
     r"\b(?:do not|don't|never) (?:mention|reference|cite|bring up) (?:any |the )?(?:polic(?:y|ies)|guidelines|rules|ethics|legality|safety)|"
     r"\b(?:do not|don't|never) (?:add|include|give|write) (?:any )?(?:warnings?|disclaimers?|caveats)|"
@@ -381,10 +382,10 @@ _REFUSAL_SUPPRESSION = re.compile(
 )
 # Quoting a phrase in order to translate / explain it mentions an attack without making one,
 # unless the prompt also says to act on the result.
-_MENTION = re.compile(r"(?i)\b(?:translate|quote|define|pronounce|what does)\b[^\n]{0,30}?['\"‘“«]")
+_MENTION = folded(r"(?i)\b(?:translate|quote|define|pronounce|what does)\b[^\n]{0,30}?['\"‘“«]")
 # A URL with a query parameter assembled from quoted fragments: obfuscated exfiltration.
-_SPLIT_URL = re.compile(r"(?i)(?:https?:/?/?|\b[\w-]+\.(?:net|com|io|org|info|xyz|site|app)/)\S*\?\w+=")
-_ACT_ON = re.compile(r"(?i)\b(?:do what it says|follow (?:it|them|the instructions?)|execute it|obey it|act on it|then do)\b")
+_SPLIT_URL = folded(r"(?i)(?:https?:/?/?|\b[\w-]+\.(?:net|com|io|org|info|xyz|site|app)/)\S*\?\w+=")
+_ACT_ON = folded(r"(?i)\b(?:do what it says|follow (?:it|them|the instructions?)|execute it|obey it|act on it|then do)\b")
 
 
 def _pattern_score(text: str) -> tuple[float, tuple[int, int, float, str] | None]:
