@@ -91,6 +91,14 @@ def test_decisions_come_back_on_the_reply_topic(worker) -> None:
     assert all(len(f["value_hash"]) == 32 for f in red["findings"])
 
 
+def test_worker_log_is_plain_text(worker) -> None:
+    # no terminal spinner: it would also switch the root logger to DEBUG
+    _, log = worker
+    text = Path(log).read_bytes()
+    assert b"ready: partitions assigned" in text
+    assert b"\x1b[" not in text
+
+
 def test_role_outside_the_route_is_blocked(worker) -> None:
     settings, _ = worker
     reply = f"{settings.topics.replies_prefix}t2"
