@@ -22,6 +22,7 @@ from typing import Any, Iterator
 
 # the standard library's own pattern parser (what re.compile uses), to read which
 # literal strings a pattern cannot match without
+from re import _casefix  # type: ignore[attr-defined]
 from re import _constants as _c  # type: ignore[attr-defined]
 from re import _parser as _p  # type: ignore[attr-defined]
 
@@ -29,11 +30,35 @@ _MIN_GATE_LEN = 3  # shorter required strings occur almost everywhere: no point 
 
 
 
+def _extra_case_table() -> tuple[dict[int, str], frozenset[str]]:
+    """Characters (?i) treats as equal beyond lower(): "ı" and "i", "ſ" and "s", "ς" and "σ"...
+
+    Returns the map of each to its plain lower-case form and the set of all of
+    them. Without it "ıgnore previous instructions" would match a (?i) pattern
+    but not the folded one: an evasion.
+    """
+    table: dict[int, str] = {}
+    members: set[str] = set()
+    for k, vs in _casefix._EXTRA_CASES.items():
+        for ch in (chr(k), *map(chr, vs)):
+            members.add(ch)
+            plain = ch.upper().lower()
+            if len(plain) == 1 and plain != ch:
+                table[ord(ch)] = plain
+    return table, frozenset(members)
+
+
+_PLAIN, _EXTRA_CASE_CHARS = _extra_case_table()
+_PLAIN_FORMS = frozenset(_PLAIN.values())
+
+
 @lru_cache(maxsize=16)
 def _lowered(text: str) -> str | None:
     # every pattern of one document sees the same string: it is lowered once
     low = text.lower()
-    return low if len(low) == len(text) else None
+    if len(low) != len(text):
+        return None
+    return low.translate(_PLAIN)
 
 
 def _required(items: Any) -> frozenset[str] | None:
@@ -99,6 +124,9 @@ class FoldedPattern:
         # keep their meaning) and never switches case-insensitivity off for a group
         if re.search("[A-Z]", re.sub(r"\\.", "", body)) or "(?-i" in body:
             raise ValueError(f"{pattern[:40]!r}...: has upper-case letters or (?-i; it cannot be folded")
+        # text is mapped to plain forms ("ı" → "i"), so a pattern may only hold plain ones
+        if any(ch in _EXTRA_CASE_CHARS and ch not in _PLAIN_FORMS for ch in body):
+            raise ValueError(f"{pattern[:40]!r}...: has a character with extra case forms; it cannot be folded")
         self.pattern = pattern
         self._ci = re.compile(pattern)
         self._cs = re.compile(body)
