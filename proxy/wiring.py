@@ -51,7 +51,7 @@ def build_proxy(settings: Settings, *, authenticator: Authenticator | None = Non
     publisher = Publisher(bootstrap, spool, publish_timeout_ms=settings.proxy.publish_timeout_ms,
                           client_id=client_id)
     waiter = DecisionWaiter(bootstrap, topics.replies(iid), client_id=client_id,
-                            fetch_max_wait_ms=settings.broker.hold_fetch_wait_ms)
+                            fetch_max_wait_ms=settings.broker.fetch_wait_ms)
     upstreams = {u.id: UpstreamClient(u) for u in settings.upstreams}
 
     async def prepare() -> None:

@@ -120,15 +120,14 @@ def test_default_paths_resolve_against_the_config_folder(tmp_path: Path) -> None
     assert s.proxy.spool_dir == tmp_path / "spool" and s.mlflow.state_dir == tmp_path / "mlflow-ingest"
 
 
-@pytest.mark.parametrize("broker, fetch_wait, hold_wait", [
-    ({}, 3, 2),                                                       # embedded Tansu
-    ({"bootstrap_servers": "k:9092"}, 500, 500),                      # Kafka answers on arrival
-    ({"bootstrap_servers": "t:9092", "kind": "tansu"}, 3, 2),         # an external Tansu
-    ({"bootstrap_servers": "k:9092", "fetch_max_wait_ms": 50}, 50, 50),
-    ({"kind": "tansu", "fetch_max_wait_ms": 8}, 8, 2),
+@pytest.mark.parametrize("broker, fetch_wait", [
+    ({}, 5),                                                       # embedded Tansu
+    ({"bootstrap_servers": "k:9092"}, 500),                        # Kafka answers on arrival
+    ({"bootstrap_servers": "t:9092", "kind": "tansu"}, 5),         # an external Tansu
+    ({"bootstrap_servers": "k:9092", "fetch_max_wait_ms": 50}, 50),
+    ({"kind": "tansu", "fetch_max_wait_ms": 8}, 8),
 ])
-def test_fetch_waits_follow_the_broker_kind(broker: dict, fetch_wait: int, hold_wait: int) -> None:
+def test_fetch_wait_follows_the_broker_kind(broker: dict, fetch_wait: int) -> None:
     data = _demo()
     data["broker"] = broker
-    b = settings_from_mapping(data).broker
-    assert (b.fetch_wait_ms, b.hold_fetch_wait_ms) == (fetch_wait, hold_wait)
+    assert settings_from_mapping(data).broker.fetch_wait_ms == fetch_wait
