@@ -94,6 +94,7 @@ class Topics(_Frozen):
     """Topic names derived from the prefix (documented in the README)."""
 
     requests: str
+    held: str
     decisions: str
     responses: str
     policies: str
@@ -104,7 +105,7 @@ class Topics(_Frozen):
     @classmethod
     def for_prefix(cls, prefix: str) -> "Topics":
         return cls(
-            requests=f"{prefix}.requests", decisions=f"{prefix}.decisions",
+            requests=f"{prefix}.requests", held=f"{prefix}.requests.held", decisions=f"{prefix}.decisions",
             responses=f"{prefix}.responses", policies=f"{prefix}.policies",
             audit=f"{prefix}.audit", dead_letters=f"{prefix}.dead-letters",
             replies_prefix=f"{prefix}.replies.",

@@ -121,12 +121,13 @@ class EmbeddedBroker:
 def topic_specs(topics: Topics, partitions: int, replication: int = 1) -> list[NewTopic]:
     """Every topic of a deployment with explicit partition counts.
 
-    requests/decisions/responses share one partition count so that a request,
+    requests/held/decisions/responses share one partition count so that a request,
     its decision and its response land on the same partition number (key =
     request id); policies is compacted and single-partition (one ordered
     history of bundles).
     """
-    keyed = [topics.requests, topics.decisions, topics.responses, topics.audit, topics.dead_letters]
+    keyed = [topics.requests, topics.held, topics.decisions, topics.responses, topics.audit,
+             topics.dead_letters]
     specs = [NewTopic(t, partitions, replication) for t in keyed]
     specs.append(NewTopic(topics.policies, 1, replication,
                           topic_configs={"cleanup.policy": "compact"}))

@@ -133,7 +133,7 @@ async def _responder(bootstrap: str, prefix: str) -> None:
     from ledgergate.schemas.codec import decode, encode
 
     topics = Topics.for_prefix(prefix)
-    cons = AIOKafkaConsumer(topics.requests, bootstrap_servers=bootstrap, group_id="bench-responder",
+    cons = AIOKafkaConsumer(topics.held, bootstrap_servers=bootstrap, group_id="bench-responder",
                             auto_offset_reset="latest", fetch_max_wait_ms=100)
     prod = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all", linger_ms=0)
     await cons.start()

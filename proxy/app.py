@@ -458,7 +458,10 @@ class ProxyApp:
             "reply_to": self.reply_topic if x.route.mode == "enforce" else None,
             "policy_id": x.route.policy, "metadata": x.metadata, "proxy_id": self.instance_id,
         }
-        return Record(self.topics.requests, x.request_id.encode(), encode("RequestEvent", rec))
+        # held requests (a caller is waiting) get their own topic, so a burst of
+        # observe traffic never queues ahead of them in the worker
+        topic = self.topics.held if x.route.mode == "enforce" else self.topics.requests
+        return Record(topic, x.request_id.encode(), encode("RequestEvent", rec))
 
     def _response_record(self, x: _Exchange) -> Record:
         usage, upstream_id = _usage_and_id(x)

@@ -32,8 +32,10 @@ from ledgergate.streams.policy.registry import PolicyRegistry, PolicyUpdateError
 
 log = logging.getLogger("ledgergate.worker")
 
-# events handled together (one classifier pass); a batch is whatever is ready, never waited for
-BATCH_MAX = 64
+# events handled together (one classifier pass); a batch is whatever is ready, never
+# waited for. Small: a held request waits at most one observe batch (≈ 2 ms an event),
+# and batching more saved < 2 % per event
+BATCH_MAX = 8
 
 
 def _now_us() -> int:
@@ -81,6 +83,8 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
     state = WorkerState()
     requests = app.topic(topics.requests, value_serializer="raw", key_serializer="raw",
                          partitions=b.partitions)
+    held = app.topic(topics.held, value_serializer="raw", key_serializer="raw",
+                     partitions=b.partitions)
     decisions = app.topic(topics.decisions, value_serializer="raw", key_serializer="raw",
                           partitions=b.partitions)
     dead = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw",
@@ -144,13 +148,17 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
             except Exception as exc:
                 await dead_letter(ev, f"cannot publish decision: {type(exc).__name__}: {exc}")
 
-    @app.agent(requests, name="judge")
-    async def judge(stream: faust.StreamT) -> Any:
+    async def judge_batches(stream: faust.StreamT) -> Any:
         async for events in take_ready(stream, BATCH_MAX):
             try:
                 await handle(events)
             except Exception:  # belt and braces: the agent must survive anything
                 log.exception("unexpected error handling a batch of %d", len(events))
+
+    # two agents, one loop: held (enforce) requests have their own topic and agent,
+    # so they are judged between observe batches instead of behind their backlog
+    app.agent(held, name="judge-held")(judge_batches)
+    app.agent(requests, name="judge")(judge_batches)
 
     @app.task
     async def follow_policies() -> None:

@@ -123,7 +123,7 @@ class Responder:
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "Responder":
-        self.consumer = AIOKafkaConsumer(self.topics.requests, bootstrap_servers=self.bootstrap,
+        self.consumer = AIOKafkaConsumer(self.topics.requests, self.topics.held, bootstrap_servers=self.bootstrap,
                                          group_id=f"resp-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest",
                                          fetch_max_wait_ms=50)
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, enable_idempotence=False, acks="all")

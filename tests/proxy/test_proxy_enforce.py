@@ -71,6 +71,10 @@ async def test_enforce_outcomes(broker, topic_prefix, fresh_fake, tmp_path, kit,
             ("refused-timeout", "none")} <= by_outcome
     held = [e for e in resps if e["outcome"] == "forwarded"]
     assert all(e["hold_ms"] is not None and e["decision_id"] for e in held)
+    # held requests travel on their own topic (the worker's priority lane)
+    topics = Topics.for_prefix(topic_prefix)
+    lane = await kit.read_topic(broker.bootstrap, topics.held, "RequestEvent", 5)
+    assert {e["mode"] for e in lane} == {"enforce"} and all(e["reply_to"] for e in lane)
 
 
 async def test_broker_unreachable_enforce_503_observe_forwards(fresh_fake, tmp_path, kit, client):

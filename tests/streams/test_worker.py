@@ -91,6 +91,15 @@ def test_decisions_come_back_on_the_reply_topic(worker) -> None:
     assert all(len(f["value_hash"]) == 32 for f in red["findings"])
 
 
+def test_held_requests_are_judged_from_their_own_topic(worker) -> None:
+    settings, _ = worker
+    reply = f"{settings.topics.replies_prefix}t-held"
+    req = request("Mail jane.doe@fastmail.com please", reply_to=reply)
+    (d,) = asyncio.run(_exchange(settings.broker.bootstrap, settings.topics.held, reply,
+                                 [codec.encode("RequestEvent", req)], 1))
+    assert (d["request_id"], d["outcome"]) == (req["request_id"], "redact")
+
+
 def test_worker_log_is_plain_text(worker) -> None:
     # no terminal spinner: it would also switch the root logger to DEBUG
     _, log = worker
