@@ -12,6 +12,8 @@ Before searching, a folded pattern checks that the text holds one of the
 strings every match must contain (read from the parsed pattern, see
 :func:`required_strings`); most prompts hold none of an injection pattern's,
 so the search is skipped (injection detection 0.96 → 0.36 ms on that prompt).
+:class:`GatedPattern` applies the same pre-check to patterns whose matched text
+must keep its case (secrets: 0.37 → 0.09 ms).
 """
 
 from __future__ import annotations
@@ -163,3 +165,48 @@ def folded(pattern: str) -> "FoldedPattern | re.Pattern[str]":
         return FoldedPattern(pattern)
     except ValueError:
         return re.compile(pattern)
+
+
+class GatedPattern:
+    """A compiled pattern whose search is skipped when the text holds none of the
+    strings every match contains. Matches are the pattern's own, on the original
+    text (use it where the matched text's case matters; :class:`FoldedPattern`
+    where it does not)."""
+
+    __slots__ = ("pattern", "_rx", "_gate", "_ci")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._rx = re.compile(pattern)
+        self._ci = pattern.startswith("(?i)")
+        body = pattern[4:] if self._ci else pattern
+        gate = None if "(?i" in body or "(?-i" in body else required_strings(body)
+        if gate is not None and self._ci:
+            # compared with the lowered text, mapped to plain forms as (?i) would equate them
+            gate = tuple(sorted({g.lower().translate(_PLAIN) for g in gate}))
+            if any(ch in _EXTRA_CASE_CHARS and ch not in _PLAIN_FORMS for g in gate for ch in g):
+                gate = None
+        self._gate = gate
+
+    def _absent(self, text: str) -> bool:
+        gate = self._gate
+        if gate is None:
+            return False
+        if self._ci:
+            low = _lowered(text)
+            if low is None:  # lower-casing changed the length: cannot compare safely
+                return False
+            text = low
+        return not any(g in text for g in gate)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return None if self._absent(text) else self._rx.search(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return iter(()) if self._absent(text) else self._rx.finditer(text)
+
+
+def gated(pattern: str) -> "GatedPattern | re.Pattern[str]":
+    """``GatedPattern(pattern)`` when the pattern requires some string, else the compiled pattern."""
+    gp = GatedPattern(pattern)
+    return gp if gp._gate is not None else gp._rx

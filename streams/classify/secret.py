@@ -14,30 +14,31 @@ from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 
 from .checks import char_classes
 from .engine import Span
+from .fold import gated
 
 _ENTROPY = Base64HighEntropyString()
 
 # (name, pattern, group) — the value is ``group`` of the match.
 _VENDOR = [
-    ("aws-access-key", re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Z0-9])"), 1),
-    ("github-token", re.compile(r"(?<![\w])(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})(?![\w])"), 1),
-    ("gitlab-token", re.compile(r"(?<![\w-])(glpat-[A-Za-z0-9_-]{20,})"), 1),
-    ("slack-token", re.compile(r"(?<![\w-])(xox[abposre]-[A-Za-z0-9-]{10,})"), 1),
-    ("slack-webhook", re.compile(r"(https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,})"), 1),
-    ("stripe-key", re.compile(r"(?<![\w])((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,})"), 1),
-    ("openai-key", re.compile(r"(?<![\w-])(sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-|admin-)?[A-Za-z0-9_-]{20,})"), 1),
-    ("sendgrid-key", re.compile(r"(?<![\w])(SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64})"), 1),
-    ("twilio-key", re.compile(r"(?<![\w])(SK[0-9a-f]{32})(?![\w])"), 1),
-    ("databricks-token", re.compile(r"(?<![\w])(dapi[0-9a-f]{32}(?:-\d+)?)(?![\w])"), 1),
-    ("google-api-key", re.compile(r"(?<![\w-])(AIza[0-9A-Za-z_-]{35})"), 1),
-    ("docker-pat", re.compile(r"(?<![\w])(dckr_pat_[A-Za-z0-9_-]{20,})"), 1),
-    ("npm-token", re.compile(r"(?<![\w])(npm_[A-Za-z0-9]{36})(?![\w])"), 1),
-    ("pypi-token", re.compile(r"(?<![\w])(pypi-AgE[A-Za-z0-9_-]{50,})"), 1),
-    ("huggingface-token", re.compile(r"(?<![\w])(hf_[A-Za-z0-9]{30,})(?![\w])"), 1),
-    ("jwt", re.compile(r"(?<![\w-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"), 1),
+    ("aws-access-key", gated(r"(?<![A-Z0-9])((?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Z0-9])"), 1),
+    ("github-token", gated(r"(?<![\w])(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{50,255})(?![\w])"), 1),
+    ("gitlab-token", gated(r"(?<![\w-])(glpat-[A-Za-z0-9_-]{20,})"), 1),
+    ("slack-token", gated(r"(?<![\w-])(xox[abposre]-[A-Za-z0-9-]{10,})"), 1),
+    ("slack-webhook", gated(r"(https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{20,})"), 1),
+    ("stripe-key", gated(r"(?<![\w])((?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,})"), 1),
+    ("openai-key", gated(r"(?<![\w-])(sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-|admin-)?[A-Za-z0-9_-]{20,})"), 1),
+    ("sendgrid-key", gated(r"(?<![\w])(SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64})"), 1),
+    ("twilio-key", gated(r"(?<![\w])(SK[0-9a-f]{32})(?![\w])"), 1),
+    ("databricks-token", gated(r"(?<![\w])(dapi[0-9a-f]{32}(?:-\d+)?)(?![\w])"), 1),
+    ("google-api-key", gated(r"(?<![\w-])(AIza[0-9A-Za-z_-]{35})"), 1),
+    ("docker-pat", gated(r"(?<![\w])(dckr_pat_[A-Za-z0-9_-]{20,})"), 1),
+    ("npm-token", gated(r"(?<![\w])(npm_[A-Za-z0-9]{36})(?![\w])"), 1),
+    ("pypi-token", gated(r"(?<![\w])(pypi-AgE[A-Za-z0-9_-]{50,})"), 1),
+    ("huggingface-token", gated(r"(?<![\w])(hf_[A-Za-z0-9]{30,})(?![\w])"), 1),
+    ("jwt", gated(r"(?<![\w-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"), 1),
     (
         "private-key",
-        re.compile(
+        gated(
             r"(-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
             r"(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s:,-]*[A-Za-z0-9+/=]))"
         ),
@@ -47,7 +48,7 @@ _VENDOR = [
 
 # scheme://user:password@host — the password only.
 # The user part may be empty ("redis://:password@host").
-_CONN = re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{0,64}:([^\s@'\"/]{3,128})@[\w.-]+")
+_CONN = gated(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@'\"]{0,64}:([^\s@'\"/]{3,128})@[\w.-]+")
 
 _KEYWORD = (
     r"(?:pass(?:word|wd|phrase)?|pwd|secret(?:[_ -]?key)?|client[_ -]?secret|api[_ -]?key|apikey|"
@@ -55,19 +56,19 @@ _KEYWORD = (
     r"refresh[_ -]?token|bearer|token|private[_ -]?key|signing[_ -]?key|webhook[_ -]?secret|credentials?|key)"
 )
 # keyword [quote] separator [quote] value
-_ASSIGN = re.compile(
+_ASSIGN = gated(
     rf"(?i)\b([\w.-]*{_KEYWORD}[\w.-]*)['\"\]]{{0,2}}\s*(?:[:=]|=>|:=|\bis(?: now)?\b|\bwas\b|,)?\s*['\"]?"
     r"([^\s'\"`,;()<>{}]{6,200})(?![(\w])"
 )
 # Credentials passed as command-line flags or to PowerShell's SecureString constructor.
-_CLI_FLAG = re.compile(
+_CLI_FLAG = gated(
     r"(?:(?<=\s)|^)(?:-p|--password|-Password|--pass|--token|--api-key|--secret|-AccountKey|ConvertTo-SecureString(?:\s+-String)?)"
     r"(?:\s+|=)['\"]?([^\s'\"]{6,200})"
 )
 # PowerShell cmdlets and other Verb-Noun identifiers are not values.
 _CMDLET = re.compile(r"^[A-Z][A-Za-z]+-[A-Z]\w+$")
 # "login is user@corp / value", "user: x / pass: y"
-_USER_SLASH = re.compile(r"(?i)(?:login|credentials?|creds|sign[ -]?in|account)\b[^\n]{0,40}?\S+@\S+\s+/\s+(\S{6,128})")
+_USER_SLASH = gated(r"(?i)(?:login|credentials?|creds|sign[ -]?in|account)\b[^\n]{0,40}?\S+@\S+\s+/\s+(\S{6,128})")
 
 _PLACEHOLDER = re.compile(
     r"^(?:<.*>|\$\{.*\}|\$\(.*\)|\{\{.*\}\}|%\(.*\)s?|\$[A-Z_][A-Z0-9_]*|\*+|x+|\.\.\.+|-+)$"

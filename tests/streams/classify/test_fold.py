@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ledgergate.streams.classify.fold import FoldedPattern, folded, required_strings
+from ledgergate.streams.classify.fold import FoldedPattern, GatedPattern, folded, gated, required_strings
 
 PATTERN = r"(?i)\b(?:ignore|disregard)\b[^.\n]{0,30}\b(?:previous|prior) instructions?|\bdan mode\b"
 
@@ -97,3 +97,44 @@ def test_characters_with_extra_case_forms_still_match(text: str) -> None:
 def test_a_pattern_with_a_non_plain_case_form_is_not_folded() -> None:
     with pytest.raises(ValueError, match="extra case forms"):
         FoldedPattern("(?i)ſecret")
+
+
+@pytest.mark.parametrize("pattern, text, found", [
+    (r"(?<![\w])(dapi[0-9a-f]{32})", "token dapi" + "a" * 32, True),
+    (r"(?<![\w])(dapi[0-9a-f]{32})", "token DAPI" + "a" * 32, False),      # case-sensitive stays so
+    (r"(?i)\bpass(?:word)?\s*=\s*(\S+)", "PASSWORD = Hunter22", True),      # matched text keeps its case
+    (r"(?i)\bpass(?:word)?\s*=\s*(\S+)", "paſsword = Hunter22", True),      # (?i) look-alikes still pass the gate
+    (r"(?i)\bpass(?:word)?\s*=\s*(\S+)", "nothing here", False),
+])
+def test_gated_patterns_answer_like_the_plain_pattern(pattern: str, text: str, found: bool) -> None:
+    gp = GatedPattern(pattern)
+    plain = re.compile(pattern)
+    assert [m.group(0) for m in gp.finditer(text)] == [m.group(0) for m in plain.finditer(text)]
+    assert (gp.search(text) is not None) == found
+
+
+def test_a_pattern_with_an_inline_case_flag_is_not_gated() -> None:
+    assert GatedPattern(r"key(?i:secret)").pattern and isinstance(gated(r"key(?i:secret)"), re.Pattern)
+
+
+def test_gated_secret_patterns_match_like_their_originals_on_real_prompts() -> None:
+    import json
+    from pathlib import Path
+
+    from ledgergate.streams.classify import secret
+
+    from support import SHARED  # type: ignore[import-not-found]
+
+    texts = [json.loads(line)["text"] for line in (SHARED / "eval" / "classify-dev.jsonl").open()]
+    texts += [json.loads(line)["text"]
+              for line in (Path(__file__).parent / "challenge.jsonl").open()]
+    variants = [v for t in texts for v in (t, t.upper(), t.replace("s", "ſ"))]
+    patterns = [v for v in vars(secret).values() if isinstance(v, GatedPattern)]
+    patterns += [rx for _, rx, _ in secret._VENDOR if isinstance(rx, GatedPattern)]
+    matched = 0
+    for text in variants:
+        for gp in patterns:
+            want = [m.span() for m in gp._rx.finditer(text)]
+            assert [m.span() for m in gp.finditer(text)] == want, (gp.pattern[:60], text[:80])
+            matched += bool(want)
+    assert len(patterns) >= 15 and matched > 100
