@@ -450,17 +450,18 @@ class ProxyApp:
 
     # ------------------------------------------------------------------ events
     def _request_record(self, x: _Exchange, req: Mapping[str, Any], parts: list[dict[str, Any]] | None) -> Record:
+        # held requests (a caller is waiting) name the reply topic and travel on their
+        # own topic, so a burst of observe traffic never queues ahead of them in the worker
+        held = x.route.mode == "enforce"
         rec = {
             "request_id": x.request_id, "received_at_us": x.received_us, "source": "proxy",
             "principal": _principal_record(x.principal), "route_id": x.route.id, "mode": x.route.mode,
             "upstream_id": x.route.upstream, "model": x.model, "endpoint": x.endpoint,
             "parts": parts if parts is not None else extract_parts(x.endpoint, req),
-            "reply_to": self.reply_topic if x.route.mode == "enforce" else None,
+            "reply_to": self.reply_topic if held else None,
             "policy_id": x.route.policy, "metadata": x.metadata, "proxy_id": self.instance_id,
         }
-        # held requests (a caller is waiting) get their own topic, so a burst of
-        # observe traffic never queues ahead of them in the worker
-        topic = self.topics.held if x.route.mode == "enforce" else self.topics.requests
+        topic = self.topics.held if held else self.topics.requests
         return Record(topic, x.request_id.encode(), encode("RequestEvent", rec))
 
     def _response_record(self, x: _Exchange) -> Record:

@@ -51,7 +51,6 @@ class DecisionWaiter:
         self._consumer: AIOKafkaConsumer | None = None
         self._futures: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._wanted = asyncio.Event()  # set while a request is held
-        self._paused = False
         self._task: asyncio.Task[None] | None = None
         self.running = False
         self.last_decision_at: float | None = None  # monotonic
@@ -84,7 +83,6 @@ class DecisionWaiter:
             self.running = False
             return False
         self._consumer = consumer
-        self._paused = False
         self.running = True
         return True
 
@@ -124,18 +122,17 @@ class DecisionWaiter:
     @property
     def fetching(self) -> bool:
         """Whether the reply consumer is fetching (it is paused while no request is held)."""
-        return self._consumer is not None and not self._paused
+        return self._consumer is not None and not self._consumer.paused()
 
     def _set_paused(self, paused: bool) -> None:
         consumer = self._consumer
-        if consumer is None or paused == self._paused:
+        if consumer is None:
             return
         tps = list(consumer.assignment())
         if paused:
             consumer.pause(*tps)
         else:
             consumer.resume(*tps)
-        self._paused = paused
 
     def forget(self, request_id: str) -> None:
         self._futures.pop(request_id, None)
@@ -167,6 +164,7 @@ class DecisionWaiter:
                 await self._wanted.wait()
                 continue
             try:
+                # short: after a hold times out, the loop soon sees nothing is held and pauses
                 batches = await self._consumer.getmany(timeout_ms=200)
             except (KafkaError, OSError) as exc:
                 log.warning("reading reply topic %s failed (%r); reconnecting", self.topic, exc)
