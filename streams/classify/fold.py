@@ -113,6 +113,11 @@ def required_strings(pattern: str) -> tuple[str, ...] | None:
     return tuple(sorted(req))
 
 
+def _none_in(gate: tuple[str, ...] | None, text: str) -> bool:
+    """True when ``gate`` names required strings and ``text`` holds none of them."""
+    return gate is not None and not any(g in text for g in gate)
+
+
 class FoldedPattern:
     """A ``(?i)`` pattern with the subset of ``re.Pattern``'s API the detectors use."""
 
@@ -137,8 +142,7 @@ class FoldedPattern:
         self._gate = required_strings(body)
 
     def _absent(self, low: str) -> bool:
-        gate = self._gate
-        return gate is not None and not any(g in low for g in gate)
+        return _none_in(self._gate, low)
 
     def search(self, text: str) -> re.Match[str] | None:
         low = _lowered(text)
@@ -189,15 +193,11 @@ class GatedPattern:
         self._gate = gate
 
     def _absent(self, text: str) -> bool:
-        gate = self._gate
-        if gate is None:
-            return False
-        if self._ci:
+        if self._ci and self._gate is not None:
             low = _lowered(text)
-            if low is None:  # lower-casing changed the length: cannot compare safely
-                return False
-            text = low
-        return not any(g in text for g in gate)
+            # lower-casing changed the length: cannot compare safely, so search
+            return low is not None and _none_in(self._gate, low)
+        return _none_in(self._gate, text)
 
     def search(self, text: str) -> re.Match[str] | None:
         return None if self._absent(text) else self._rx.search(text)

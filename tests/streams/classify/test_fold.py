@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
 from ledgergate.streams.classify.fold import FoldedPattern, GatedPattern, folded, gated, required_strings
+
+from support import SHARED  # type: ignore[import-not-found]
+
+
+def _real_prompts() -> list[str]:
+    """Every dev-set and challenge-set prompt."""
+    files = (SHARED / "eval" / "classify-dev.jsonl", Path(__file__).parent / "challenge.jsonl")
+    return [json.loads(line)["text"] for f in files for line in f.open()]
+
 
 PATTERN = r"(?i)\b(?:ignore|disregard)\b[^.\n]{0,30}\b(?:previous|prior) instructions?|\bdan mode\b"
 
@@ -59,16 +70,9 @@ def test_required_strings(pattern: str, strings: tuple[str, ...] | None) -> None
 def test_folded_detector_patterns_match_like_their_originals_on_real_prompts() -> None:
     # every dev and challenge prompt, also upper-cased and with "ı"/"ſ"/Kelvin-sign
     # look-alikes: the folded and gated pattern finds exactly what (?i) finds
-    import json
-    from pathlib import Path
-
     from ledgergate.streams.classify import content
 
-    from support import SHARED  # type: ignore[import-not-found]
-
-    texts = [json.loads(line)["text"] for line in (SHARED / "eval" / "classify-dev.jsonl").open()]
-    texts += [json.loads(line)["text"]
-              for line in (Path(__file__).parent / "challenge.jsonl").open()]
+    texts = _real_prompts()
     variants = [v for t in texts
                 for v in (t, t.upper(), t.replace("i", "ı"), t.replace("s", "ſ"), t.replace("k", "\u212a"))]
     patterns = [v for v in vars(content).values() if isinstance(v, FoldedPattern)]
@@ -114,20 +118,16 @@ def test_gated_patterns_answer_like_the_plain_pattern(pattern: str, text: str, f
 
 
 def test_a_pattern_with_an_inline_case_flag_is_not_gated() -> None:
-    assert GatedPattern(r"key(?i:secret)").pattern and isinstance(gated(r"key(?i:secret)"), re.Pattern)
+    # required strings read inside (?i:...) would be compared case-sensitively: no gate
+    assert GatedPattern(r"key(?i:secret)")._gate is None
+    assert isinstance(gated(r"key(?i:secret)"), re.Pattern)
+    assert GatedPattern(r"keysecret")._gate == ("keysecret",)
 
 
 def test_gated_secret_patterns_match_like_their_originals_on_real_prompts() -> None:
-    import json
-    from pathlib import Path
-
     from ledgergate.streams.classify import secret
 
-    from support import SHARED  # type: ignore[import-not-found]
-
-    texts = [json.loads(line)["text"] for line in (SHARED / "eval" / "classify-dev.jsonl").open()]
-    texts += [json.loads(line)["text"]
-              for line in (Path(__file__).parent / "challenge.jsonl").open()]
+    texts = _real_prompts()
     variants = [v for t in texts for v in (t, t.upper(), t.replace("s", "ſ"))]
     patterns = [v for v in vars(secret).values() if isinstance(v, GatedPattern)]
     patterns += [rx for _, rx, _ in secret._VENDOR if isinstance(rx, GatedPattern)]
