@@ -85,18 +85,8 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
                          partitions=b.partitions)
     held = app.topic(topics.held, value_serializer="raw", key_serializer="raw",
                      partitions=b.partitions)
-    decisions = app.topic(topics.decisions, value_serializer="raw", key_serializer="raw",
-                          partitions=b.partitions)
     dead = app.topic(topics.dead_letters, value_serializer="raw", key_serializer="raw",
                      partitions=b.partitions)
-    reply_topics: dict[str, faust.TopicT] = {}
-
-    def reply_topic(name: str) -> faust.TopicT:
-        t = reply_topics.get(name)
-        if t is None:
-            t = reply_topics[name] = app.topic(name, value_serializer="raw", key_serializer="raw")
-        return t
-
     async def dead_letter(ev: Any, error: str) -> None:
         msg = ev.message
         log.error("dead-lettering record %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, error)
@@ -109,16 +99,24 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
         except Exception:  # the record is still in its source topic; never kill the agent
             log.exception("could not dead-letter %s[%d]@%d", msg.topic, msg.partition, msg.offset)
 
-    async def publish(decision: dict[str, Any], reply_to: str | None) -> None:
+    async def publish(decision: dict[str, Any], reply_to: str | None) -> list["asyncio.Future[Any]"]:
+        """Queue the decision for its reply topic and the decisions topic; the delivery futures.
+
+        Straight to Faust's producer: a ``Topic.send`` costs ≈ 0.3 ms of bookkeeping
+        per record (the reply waited for it), this ≈ 0.05 ms.
+        """
         payload = codec.encode("Decision", decision)
         key = decision["request_id"].encode()
+        producer = app.producer
+        futures = []
         # the reply goes first: an enforce caller is waiting for it
         if reply_to:
             # reply topics have one partition, read by exactly one proxy; naming the
             # partition also holds if the topic was auto-created with more
-            await reply_topic(reply_to).send(key=key, value=payload, partition=0)
-        await decisions.send(key=key, value=payload)
+            futures.append(await producer.send(reply_to, key, payload, 0, None, None))
+        futures.append(await producer.send(topics.decisions, key, payload, None, None, None))
         state.decided += 1
+        return futures
 
     async def handle(events: Sequence[Any]) -> None:
         decoded: list[tuple[Any, dict[str, Any]]] = []
@@ -139,14 +137,24 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
                     results.append(decider.decide_batch([req])[0])
                 except Exception as one_exc:
                     results.append(DecideError(f"{type(one_exc).__name__}: {one_exc}"))
+        sent: list[tuple[Any, list[asyncio.Future[Any]]]] = []
         for (ev, req), res in zip(decoded, results):
             try:
                 if isinstance(res, Exception):
                     await dead_letter(ev, str(res))
                     res = blocked_for_error(req, str(res), worker_id=worker_id, now_us=_now_us())
-                await publish(res, req.get("reply_to"))
+                sent.append((ev, await publish(res, req.get("reply_to"))))
             except Exception as exc:
                 await dead_letter(ev, f"cannot publish decision: {type(exc).__name__}: {exc}")
+        # the batch ends (and Faust may commit its offsets) only once the broker has
+        # its decisions: a decision that was never delivered must not be skipped
+        # (the producer retries for producer_request_timeout before giving up)
+        for ev, futures in sent:
+            for fut in futures:
+                try:
+                    await fut
+                except Exception as exc:
+                    await dead_letter(ev, f"decision not delivered: {type(exc).__name__}: {exc}")
 
     async def judge_batches(stream: faust.StreamT) -> Any:
         async for events in take_ready(stream, BATCH_MAX):
