@@ -248,12 +248,17 @@ class Publisher:
                 await asyncio.sleep(self.linger)
             self._queue_wake.clear()
             while self._queue or self._failed:
+                # build what lingered, letting requests run between builds (encoding is
+                # the costly part); then send it all at once, to share a produce request
+                records: list[Record] = []
+                for i in range(len(self._queue)):
+                    if i:
+                        await asyncio.sleep(0)
+                    records.extend(self._build(self._queue.popleft()))
                 if self._failed:
+                    # sends that failed are older than this batch: to the spool first
                     failed, self._failed = self._failed, []
                     await self._spool_records(failed)
-                if not self._queue:
-                    break
-                records = self._build(self._queue.popleft())
                 if not records:
                     continue
                 if self.healthy and self.spool.pending == 0 and self._producer is not None:
