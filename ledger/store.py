@@ -399,13 +399,16 @@ class LedgerWriter:
                                   "kind": batch["kind"], "request_key": _obj_array(keyed)},
                                  "INSERT INTO idempotency SELECT record_id, seq, kind, "
                                  "request_key FROM _lg_idem")
-                for (topic, partition), nxt in offsets.items():
+                if offsets:
                     # Never move a position backwards: a replayed batch carries the
-                    # same or older offsets and must not rewind the consumer.
+                    # same or older offsets and must not rewind the consumer. One
+                    # statement for all partitions (each statement costs ≈ 2 ms here).
+                    items = sorted(offsets.items())
                     con.execute(
-                        "INSERT INTO offsets VALUES (?, ?, ?) ON CONFLICT (topic, partition) "
-                        "DO UPDATE SET next_offset = greatest(offsets.next_offset, "
-                        "excluded.next_offset)", [topic, int(partition), int(nxt)])
+                        "INSERT INTO offsets VALUES " + ", ".join(["(?, ?, ?)"] * len(items)) +
+                        " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = "
+                        "greatest(offsets.next_offset, excluded.next_offset)",
+                        [v for (topic, partition), nxt in items for v in (topic, int(partition), int(nxt))])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -156,3 +156,38 @@ def test_key_rotation_while_running_verifies(ledger_env, tmp_path: Path) -> None
             assert v["ok"], v["problems"]
     finally:
         stop_proc(proc)
+
+
+async def _trickle(bootstrap: str, topic: str, values: list[bytes], gap: float) -> None:
+    p = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
+    await p.start()
+    try:
+        for v in values:
+            await p.send_and_wait(topic, key=b"x", value=v)
+            await asyncio.sleep(gap)
+    finally:
+        await p.stop()
+
+
+@pytest.mark.parametrize("linger_ms, batches", [(0, (5, 10)), (5000, (1, 2))])
+def test_trickling_records_are_gathered_for_the_linger(broker, tmp_path: Path, linger_ms: int,
+                                                      batches: tuple[int, int]) -> None:
+    """Ten records 300 ms apart: an append per fetch without a linger, one or two within 5 s."""
+    prefix = f"l{uuid.uuid4().hex[:6]}"
+    cfg = write_config(tmp_path, bootstrap=broker.bootstrap, prefix=prefix,
+                       ledger={"batch_linger_ms": linger_ms})
+    s = load_settings(cfg)
+    keys.generate(s.ledger.keys_dir)
+    asyncio.run(ensure_topics(broker.bootstrap, topic_specs(s.topics, 4)))
+    proc = _start(cfg, s, tmp_path / "ledger.log")
+    try:
+        values = [codec.encode("Decision", decision(i)) for i in range(10)]
+        asyncio.run(_trickle(s.broker.bootstrap, s.topics.decisions, values, 0.3))
+        wait_for(lambda: _count(s) >= 10, 20, "10 records")
+        with open_ledger(db=s.ledger.path, socket=s.ledger.socket_path, keys_dir=s.ledger.keys_dir) as led:
+            st = led.status()
+            assert st["appended"] == 10
+            assert batches[0] <= st["append_batches"] <= batches[1]
+            assert led.verify()["ok"]
+    finally:
+        assert stop_proc(proc) == 0
