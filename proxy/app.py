@@ -99,7 +99,7 @@ class _Exchange:
     """What one inference request did, for its ResponseEvent (built off the hot path)."""
 
     __slots__ = ("request_id", "received_us", "principal", "route", "endpoint", "model", "stream",
-                 "metadata", "outcome", "forwarded", "forwarded_us", "status", "latency_ms", "hold_ms",
+                 "metadata", "outcome", "forwarded", "forwarded_us", "answered_us", "status", "latency_ms", "hold_ms",
                  "decision_id", "error", "answer", "answer_head", "answer_tail")
 
     def __init__(self, request_id: str, received_us: int, principal: Any, route: RouteConfig,
@@ -115,6 +115,7 @@ class _Exchange:
         self.outcome = "forwarded"
         self.forwarded = "none"
         self.forwarded_us: int | None = None
+        self.answered_us = 0  # stamped when the exchange ends, not when its event is built
         self.status = 0
         self.latency_ms: float | None = None
         self.hold_ms: float | None = None
@@ -303,6 +304,7 @@ class ProxyApp:
                 x.status, x.error = exc.status, exc.message
             raise
         finally:
+            x.answered_us = _now_us()
             # every inference request leaves a ResponseEvent, refusals included.
             # Observe publishes its RequestEvent here too, off the hot path and in
             # the same produce request as the response (one broker round trip)
@@ -475,7 +477,7 @@ class ProxyApp:
             return v if isinstance(v, int) and not isinstance(v, bool) else None
 
         rec = {
-            "request_id": x.request_id, "answered_at_us": _now_us(), "received_at_us": x.received_us,
+            "request_id": x.request_id, "answered_at_us": x.answered_us or _now_us(), "received_at_us": x.received_us,
             "source": "proxy", "principal": _principal_record(x.principal), "route_id": x.route.id,
             "mode": x.route.mode, "upstream_id": x.route.upstream, "model": x.model, "endpoint": x.endpoint,
             "outcome": x.outcome, "forwarded": x.forwarded if x.outcome in ("forwarded", "upstream-error") else "none",

@@ -68,7 +68,7 @@ def fresh_fake(fake: RunningFake) -> RunningFake:
 
 def make_settings(prefix: str, bootstrap: str, upstream_url: str, spool: Path, *,
                   hold_ms: int = 3000, upstream_timeout: float = 5.0, extra_routes: list[dict] | None = None,
-                  extra_upstreams: list[dict] | None = None) -> Settings:
+                  extra_upstreams: list[dict] | None = None, publish_linger_ms: int = 5) -> Settings:
     host, port = bootstrap.split(":")
     data: dict[str, Any] = {
         "broker": {"bootstrap_servers": bootstrap, "topic_prefix": prefix, "partitions": 4, "kind": "tansu"},
@@ -84,7 +84,7 @@ def make_settings(prefix: str, bootstrap: str, upstream_url: str, spool: Path, *
         ] + (extra_routes or []),
         "policies": [{"id": "p", "bundle": {"id": "p", "version": 1, "rules": [
             {"id": "allow", "action": "allow", "match": {"always": True}}]}}],
-        "proxy": {"spool_dir": str(spool), "publish_timeout_ms": 1000},
+        "proxy": {"spool_dir": str(spool), "publish_timeout_ms": 1000, "publish_linger_ms": publish_linger_ms},
     }
     return settings_from_mapping(data, source="test")
 

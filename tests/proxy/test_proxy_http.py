@@ -41,6 +41,23 @@ async def test_observe_forwards_and_publishes(broker, topic_prefix, fresh_fake, 
     assert {e["endpoint"] for e in reqs} == {"chat.completions", "completions", "embeddings"}
 
 
+async def test_event_times_are_the_exchange_times_not_the_publish_times(broker, topic_prefix, fresh_fake,
+                                                                       tmp_path, kit, client):
+    """Events linger before they are built and sent; their timestamps must not."""
+    import time
+
+    s = kit.make_settings(topic_prefix, broker.bootstrap, fresh_fake.base_url, tmp_path, publish_linger_ms=400)
+    async with kit.running_proxy(s) as (url, app):
+        before = time.time_ns() // 1000
+        r = await client.post(f"{url}/v1/chat/completions", json=CHAT, headers=kit.H())
+        after = time.time_ns() // 1000
+        assert r.status_code == 200
+        rid = r.headers["x-request-id"]
+    resps = await kit.read_topic(broker.bootstrap, Topics.for_prefix(topic_prefix).responses, "ResponseEvent", 1)
+    resp = next(e for e in resps if e["request_id"] == rid)
+    assert before <= resp["received_at_us"] <= resp["forwarded_at_us"] <= resp["answered_at_us"] <= after
+
+
 async def test_request_errors(broker, topic_prefix, fresh_fake, tmp_path, kit, client):
     s = kit.make_settings(topic_prefix, broker.bootstrap, fresh_fake.base_url, tmp_path)
     async with kit.running_proxy(s) as (url, app):
