@@ -116,7 +116,7 @@ class LedgerSink:
                 self._append(pending)
                 pending = []
             self._writer.maybe_checkpoint(_now_us())
-        if pending:  # stopping: keep what was read (it would be read again otherwise, no harm)
+        if pending:  # stopping: store what was read instead of reading it again at the next start
             self._append(pending)
 
     def _append(self, msgs: list[Any]) -> None:
