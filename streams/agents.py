@@ -110,7 +110,7 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
         payload = codec.encode("Decision", decision)
         key = decision["request_id"].encode()
         producer = app.producer
-        futures = []
+        futures: list[asyncio.Future[Any]] = []
         # the reply goes first: an enforce caller is waiting for it
         if reply_to:
             # reply topics have one partition, read by exactly one proxy; naming the
@@ -152,11 +152,11 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
         # its decisions: a decision that was never delivered must not be skipped
         # (the producer retries for producer_request_timeout before giving up)
         for ev, futures in sent:
-            for fut in futures:
-                try:
+            try:
+                for fut in futures:
                     await fut
-                except Exception as exc:
-                    await dead_letter(ev, f"decision not delivered: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # once per event, even if both its sends failed
+                await dead_letter(ev, f"decision not delivered: {type(exc).__name__}: {exc}")
 
     def judge_batches(max_: int) -> Callable[[faust.StreamT], Any]:
         async def judge(stream: faust.StreamT) -> Any:
