@@ -477,7 +477,7 @@ class ProxyApp:
             return v if isinstance(v, int) and not isinstance(v, bool) else None
 
         rec = {
-            "request_id": x.request_id, "answered_at_us": x.answered_us or _now_us(), "received_at_us": x.received_us,
+            "request_id": x.request_id, "answered_at_us": x.answered_us, "received_at_us": x.received_us,
             "source": "proxy", "principal": _principal_record(x.principal), "route_id": x.route.id,
             "mode": x.route.mode, "upstream_id": x.route.upstream, "model": x.model, "endpoint": x.endpoint,
             "outcome": x.outcome, "forwarded": x.forwarded if x.outcome in ("forwarded", "upstream-error") else "none",
