@@ -67,6 +67,17 @@ def test_required_strings(pattern: str, strings: tuple[str, ...] | None) -> None
     assert required_strings(pattern) == strings
 
 
+def _same_spans(patterns, variants, original) -> int:
+    """Assert each pattern finds exactly the spans of ``original(pattern)``; how many (pattern, text) pairs matched."""
+    matched = 0
+    for text in variants:
+        for p in patterns:
+            want = [m.span() for m in original(p).finditer(text)]
+            assert [m.span() for m in p.finditer(text)] == want, (p.pattern[:60], text[:80])
+            matched += bool(want)
+    return matched
+
+
 def test_folded_detector_patterns_match_like_their_originals_on_real_prompts() -> None:
     # every dev and challenge prompt, also upper-cased and with "ı"/"ſ"/Kelvin-sign
     # look-alikes: the folded and gated pattern finds exactly what (?i) finds
@@ -77,12 +88,7 @@ def test_folded_detector_patterns_match_like_their_originals_on_real_prompts() -
                 for v in (t, t.upper(), t.replace("i", "ı"), t.replace("s", "ſ"), t.replace("k", "\u212a"))]
     patterns = [v for v in vars(content).values() if isinstance(v, FoldedPattern)]
     patterns += [rx for rx, _, _ in content._INJ_PATTERNS if isinstance(rx, FoldedPattern)]
-    matched = 0
-    for text in variants:
-        for fp in patterns:
-            want = [m.span() for m in fp._ci.finditer(text)]
-            assert [m.span() for m in fp.finditer(text)] == want, (fp.pattern[:60], text[:80])
-            matched += bool(want)
+    matched = _same_spans(patterns, variants, lambda fp: fp._ci)
     assert matched > 2000  # the prompts do exercise the patterns
 
 
@@ -131,10 +137,5 @@ def test_gated_secret_patterns_match_like_their_originals_on_real_prompts() -> N
     variants = [v for t in texts for v in (t, t.upper(), t.replace("s", "ſ"))]
     patterns = [v for v in vars(secret).values() if isinstance(v, GatedPattern)]
     patterns += [rx for _, rx, _ in secret._VENDOR if isinstance(rx, GatedPattern)]
-    matched = 0
-    for text in variants:
-        for gp in patterns:
-            want = [m.span() for m in gp._rx.finditer(text)]
-            assert [m.span() for m in gp.finditer(text)] == want, (gp.pattern[:60], text[:80])
-            matched += bool(want)
+    matched = _same_spans(patterns, variants, lambda gp: gp._rx)
     assert len(patterns) >= 15 and matched > 100
