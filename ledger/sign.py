@@ -127,6 +127,9 @@ class _FastCodec:
         s = codec.schema(name)
         self.name = name
         self.header = s.header
+        # records signed before issue #12 carry the byte-reversed fingerprint;
+        # their bytes are what was signed, so both headers take the fast path
+        self.headers = (s.header, s.legacy_header)
         self.parsed = s.parsed
 
     def encode(self, rec: Mapping[str, Any]) -> bytes:
@@ -136,7 +139,7 @@ class _FastCodec:
         return buf.getvalue()
 
     def decode(self, data: bytes) -> dict[str, Any]:
-        if data[:codec.HEADER_LEN] != self.header:
+        if data[:codec.HEADER_LEN] not in self.headers:
             # Another writer schema (evolution) or garbage: let the contract codec
             # resolve it or raise its precise error.
             return codec.decode(data, expect=self.name)
@@ -196,7 +199,7 @@ def audit_header(payload: bytes) -> tuple[str, str, int, str, str]:
     decode. Raises RecordError (or ValueError/IndexError on garbage bytes) when
     the bytes are not a record.
     """
-    if payload[:codec.HEADER_LEN] != _AUDIT.header:
+    if payload[:codec.HEADER_LEN] not in _AUDIT.headers:
         rec = decode_record(payload)
         return (rec["record_id"], rec["ledger_id"], rec["seq"], rec["prev_leaf_hash"],
                 rec["key_id"])

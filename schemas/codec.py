@@ -1,6 +1,6 @@
 """Avro single-object encoding for every ledgergate message.
 
-Framing (Avro 1.11 specification, "Single object encoding")::
+Framing (Avro specification, "Single object encoding")::
 
     C3 01 | 8-byte little-endian CRC-64-AVRO fingerprint of the writer schema's
             Parsing Canonical Form | Avro binary body
@@ -8,7 +8,11 @@ Framing (Avro 1.11 specification, "Single object encoding")::
 The fingerprint names the writer schema in every message, so a reader that holds
 a newer or older version of the schema resolves the body with Avro's schema
 resolution rules. Any team can produce or consume the topics with any Avro
-library that implements the specification; no schema registry is needed.
+library that implements the specification.
+
+Legacy header: ledgergate releases before the fix of issue #12 wrote the
+fingerprint byte-reversed (big-endian). Records signed then keep their bytes, so
+readers also accept that order for fingerprints they know; nothing writes it.
 
 This module imports nothing else of ours: schemas/ is the shared contract.
 """
@@ -42,7 +46,16 @@ class SchemaError(Exception):
 
 
 class UnknownSchemaError(SchemaError):
-    """The message names a writer schema this reader does not know."""
+    """The message names a writer schema this reader does not know.
+
+    ``fingerprint`` holds the 8 fingerprint bytes as they appear on the wire
+    (None when a schema was asked for by name), so a caller can look the writer
+    schema up (schemas/store.py) and retry.
+    """
+
+    def __init__(self, message: str, fingerprint: bytes | None = None) -> None:
+        super().__init__(message)
+        self.fingerprint = fingerprint
 
 
 class DecodeError(SchemaError):
@@ -56,19 +69,32 @@ class EncodeError(SchemaError):
 class Schema:
     """One parsed Avro schema with its fingerprint, ready to encode and decode."""
 
-    __slots__ = ("name", "raw", "parsed", "fingerprint", "header")
+    __slots__ = ("name", "raw", "parsed", "canonical", "fingerprint", "header", "legacy_header")
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
+        if not isinstance(raw, Mapping) or raw.get("type") != "record" or not raw.get("name"):
+            raise SchemaError(f"expected an Avro record schema (a JSON object with type "
+                              f"'record' and a name), got {str(raw)[:80]!r}")
         self.raw = dict(raw)
         self.name = str(raw["name"])
-        # parse once with fastavro's write hint so encoders reuse it (without
-        # the hint every schemaless_writer call re-prepares the schema)
-        self.parsed = fastavro.parse_schema(self.raw)
-        canonical = to_parsing_canonical_form(fastavro.parse_schema(self.raw, _write_hint=False))
-        self.fingerprint = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
-        # fastavro returns the fingerprint big-endian as hex; the spec frames it
-        # little-endian.
-        self.header = MAGIC + self.fingerprint[::-1]
+        try:
+            # parse once with fastavro's write hint so encoders reuse it (without
+            # the hint every schemaless_writer call re-prepares the schema)
+            self.parsed = fastavro.parse_schema(self.raw)
+            self.canonical = to_parsing_canonical_form(
+                fastavro.parse_schema(self.raw, _write_hint=False))
+        except (fastavro.schema.SchemaParseException, ValueError, TypeError, KeyError) as exc:
+            raise SchemaError(f"invalid Avro schema {self.name!r}: {exc}") from exc
+        # fastavro's CRC-64-AVRO hex is already the spec's little-endian byte
+        # order (for "null": 8a8f25cce724dd63, the bytes of 7195948357588979594)
+        self.fingerprint = bytes.fromhex(fingerprint(self.canonical, "CRC-64-AVRO"))
+        self.header = MAGIC + self.fingerprint
+        self.legacy_header = MAGIC + self.fingerprint[::-1]
+
+    @property
+    def fingerprint_int(self) -> int:
+        """The fingerprint as the spec's signed 64-bit integer (Java's ``long``)."""
+        return int.from_bytes(self.fingerprint, "little", signed=True)
 
     def __repr__(self) -> str:
         return f"Schema({self.name}, fp={self.fingerprint.hex()})"
@@ -102,10 +128,10 @@ class Codec:
                  extra_writers: list[Schema] | None = None) -> None:
         self._readers: dict[str, Schema] = dict(readers) if readers else {}
         self._writers: dict[bytes, Schema] = {}
-        for s in self._readers.values():
-            self._writers[s.fingerprint] = s
-        for s in extra_writers or []:
-            self._writers[s.fingerprint] = s
+        # fingerprints in the pre-#12 byte order, only for reading stored bytes
+        self._legacy: dict[bytes, Schema] = {}
+        for s in [*self._readers.values(), *(extra_writers or [])]:
+            self.add_writer(s)
 
     @classmethod
     def default(cls) -> "Codec":
@@ -115,6 +141,19 @@ class Codec:
     def add_writer(self, s: Schema) -> None:
         """Accept messages written with ``s`` (another version of a known schema)."""
         self._writers[s.fingerprint] = s
+        self._legacy[s.fingerprint[::-1]] = s
+
+    def knows(self, fp: bytes) -> bool:
+        """Whether a writer schema with this (wire-order) fingerprint is known."""
+        return fp in self._writers
+
+    def writers(self) -> list[Schema]:
+        """Every writer schema this codec can read (its readers included)."""
+        return list(self._writers.values())
+
+    def readers(self) -> dict[str, Schema]:
+        """The schemas this codec encodes with, by name."""
+        return dict(self._readers)
 
     def reader(self, name: str) -> Schema:
         try:
@@ -142,14 +181,14 @@ class Codec:
                 "not an Avro single-object message: expected the marker C3 01 "
                 f"and an 8-byte fingerprint, got {data[:10].hex() or 'empty bytes'}"
             )
-        fp = data[2:HEADER_LEN][::-1]
-        try:
-            return self._writers[fp]
-        except KeyError:
+        fp = bytes(data[2:HEADER_LEN])
+        found = self._writers.get(fp) or self._legacy.get(fp)
+        if found is None:
             raise UnknownSchemaError(
-                f"unknown writer schema fingerprint {fp.hex()}: register the writer's "
-                "schema with Codec.add_writer or upgrade ledgergate"
-            ) from None
+                f"unknown writer schema fingerprint {fp.hex()}: the writer must publish its "
+                "schema (schemas topic, see README 'Topics'), or register it with "
+                "Codec.add_writer", fingerprint=fp)
+        return found
 
     def decode(self, data: bytes, expect: str | None = None) -> tuple[str, dict[str, Any]]:
         """Decode a message; returns (schema name, record).

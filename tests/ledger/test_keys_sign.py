@@ -11,7 +11,7 @@ import pytest
 
 from ledgergate.ledger import keys as lkeys
 from ledgergate.ledger.errors import LedgerError, LedgerKeyError
-from ledgergate.ledger.sign import build_record, decode_record, sign, verify
+from ledgergate.ledger.sign import audit_header, build_record, decode_record, sign, verify
 from ledgergate.schemas import codec
 
 FIXED_KEY_B64 = base64.b64encode(bytes(range(32))).decode()
@@ -21,22 +21,36 @@ FIELDS = {"kind": "decision", "recorded_at_us": 1767225600000000, "request_id": 
 
 def test_signature_format_exact_bytes() -> None:
     # Ed25519 is deterministic: fixed key + fixed record → fixed payload and signature.
-    # A change here is a wire-format change: every existing ledger would stop verifying.
+    # A change here is a wire-format change: existing ledgers keep their signed bytes.
     kr = lkeys.Keyring.from_base64(FIXED_KEY_B64)
     assert kr.active_id == "56475aa75463474c"
     payload = build_record(FIELDS, ledger_id="L", seq=0, prev_leaf_hash="0" * 64,
                            key_id=kr.active_id)
     assert payload.hex().startswith(
-        "c301424da6cd6027ec59"  # C3 01 + CRC-64-AVRO fingerprint of AuditRecord
+        "c30159ec2760cda64d42"  # C3 01 + CRC-64-AVRO fingerprint of AuditRecord, little-endian
         "4837333466346139372d303638332d353461322d383538372d353030343033663437326337"  # record_id
         "024c00")               # ledger_id "L", seq 0
     assert len(payload) == 209
     sig = sign(payload, kr.active_private)
     assert sig.hex() == (
-        "0065af653fa5b2d388ce42ee5106db684e8672da1eb02aff9a92e19542a5a82a"
-        "44c7d9984b0a629ca62cbda6be05299585e1d61e47280a52df64125c61ddd40b")
+        "9a8f078edd3647cca9015b4d5b1c1721820821466d03822ef7d956076dcecb50"
+        "22214d46588077749f3450f38cf0d34a951bb845160d3c20740f1b4be59d7102")
     assert verify(payload, sig, kr.public_key(kr.active_id))
     assert not verify(payload[:-1] + b"\x01", sig, kr.public_key(kr.active_id))
+
+
+def test_pre_fix_signed_bytes_still_verify_and_decode() -> None:
+    # Before issue #12 the header carried the fingerprint byte-reversed; this is
+    # the payload and signature that release produced for the record above.
+    kr = lkeys.Keyring.from_base64(FIXED_KEY_B64)
+    new = build_record(FIELDS, ledger_id="L", seq=0, prev_leaf_hash="0" * 64, key_id=kr.active_id)
+    old = bytes.fromhex("c301424da6cd6027ec59") + new[10:]
+    old_sig = bytes.fromhex(
+        "0065af653fa5b2d388ce42ee5106db684e8672da1eb02aff9a92e19542a5a82a"
+        "44c7d9984b0a629ca62cbda6be05299585e1d61e47280a52df64125c61ddd40b")
+    assert verify(old, old_sig, kr.public_key(kr.active_id))
+    assert decode_record(old) == decode_record(new)
+    assert audit_header(old) == audit_header(new)
 
 
 def test_fast_codec_bytes_equal_contract_codec() -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import struct
 
 import pytest
 
 from ledgergate.schemas import codec
-from ledgergate.schemas.codec import Codec, DecodeError, EncodeError, Schema, UnknownSchemaError
+from ledgergate.schemas.codec import (Codec, DecodeError, EncodeError, Schema, SchemaError,
+                                      UnknownSchemaError)
 from ledgergate.schemas.models import MODELS
 
 CHECKPOINT = {"ledger_id": "l", "tree_size": 3, "root_hash": "ab", "at_us": 1, "key_id": "k"}
@@ -23,19 +25,69 @@ REQUEST = {
 }
 
 
+# Apache Avro's published CRC-64-AVRO vectors (share/test/data/schema-tests.txt,
+# the cross-language conformance file the spec's fingerprint section is tested
+# with): canonical form → fingerprint as a signed 64-bit integer.
+SPEC_VECTORS = [
+    ('"null"', 7195948357588979594),
+    ('"boolean"', -6970731678124411036),
+    ('"int"', 8247732601305521295),
+    ('{"name":"foo","type":"fixed","size":15}', 1756455273707447556),
+]
+
+
+def _rabin64(data: bytes) -> int:
+    """The spec's fingerprint64 pseudo-code, written out here as an independent oracle."""
+    empty = 0xC15D213AA4D7A795
+    table = []
+    for i in range(256):
+        fp = i
+        for _ in range(8):
+            fp = (fp >> 1) ^ (empty & -(fp & 1))
+        table.append(fp)
+    fp = empty
+    for b in data:
+        fp = (fp >> 8) ^ table[(fp ^ b) & 0xFF]
+    return fp
+
+
+@pytest.mark.parametrize("canonical, expected", SPEC_VECTORS)
+def test_fingerprint_matches_the_spec_vectors(canonical: str, expected: int) -> None:
+    from fastavro.schema import fingerprint
+
+    little_endian = struct.pack("<q", expected)
+    assert _rabin64(canonical.encode()) == expected & (2**64 - 1)
+    assert bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")) == little_endian
+
+
+def test_null_fingerprint_is_the_spec_little_endian_bytes() -> None:
+    # 7195948357588979594 = 0x63DD24E7CC258F8A; little-endian on the wire
+    assert struct.pack("<q", 7195948357588979594).hex() == "8a8f25cce724dd63"
+
+
 def test_checkpoint_exact_bytes() -> None:
     # C3 01 marker, CRC-64-AVRO fingerprint little-endian, then the Avro body:
     # "l" (len 1 → zigzag 02, 6c), 3 → 06, "ab" → 04 61 62, 1 → 02, "k" → 02 6b
     data = codec.encode("Checkpoint", CHECKPOINT)
-    assert data.hex() == "c30148fd63b1ff55a4c9" + "026c" + "06" + "046162" + "02" + "026b"
+    assert data.hex() == "c301c9a455ffb163fd48" + "026c" + "06" + "046162" + "02" + "026b"
     assert codec.schema("Checkpoint").fingerprint.hex() == "c9a455ffb163fd48"
 
 
 @pytest.mark.parametrize("name", codec.SCHEMA_NAMES)
-def test_every_schema_has_a_stable_fingerprint_and_header(name: str) -> None:
+def test_every_header_is_the_spec_fingerprint_of_the_canonical_form(name: str) -> None:
     s = codec.schema(name)
-    assert s.header[:2] == b"\xc3\x01"
-    assert s.header[2:] == s.fingerprint[::-1]
+    expected = struct.pack("<Q", _rabin64(s.canonical.encode()))
+    assert s.header == b"\xc3\x01" + expected
+    assert s.fingerprint == expected
+    assert struct.pack("<q", s.fingerprint_int) == expected
+
+
+def test_legacy_header_is_still_read() -> None:
+    """Bytes written before the fix (fingerprint reversed) decode unchanged."""
+    data = codec.encode("Checkpoint", CHECKPOINT)
+    legacy = data[:2] + data[2:10][::-1] + data[10:]
+    assert legacy.hex().startswith("c30148fd63b1ff55a4c9")  # what pre-fix releases wrote
+    assert codec.decode(legacy, expect="Checkpoint") == CHECKPOINT
 
 
 def test_request_round_trip() -> None:
@@ -106,8 +158,16 @@ def test_old_writer_new_reader() -> None:
 def test_unknown_writer_without_registration_is_named() -> None:
     data = Codec({"RequestEvent": _old()}).encode(
         "RequestEvent", {k: v for k, v in REQUEST.items() if k not in ("proxy_id", "metadata")})
-    with pytest.raises(UnknownSchemaError, match="add_writer"):
+    with pytest.raises(UnknownSchemaError, match="add_writer") as info:
         codec.decode(data)
+    assert info.value.fingerprint == _old().fingerprint
+
+
+@pytest.mark.parametrize("raw", [{"type": "string"}, {"type": "record"}, "null",
+                                 {"type": "record", "name": "X", "fields": [{"name": "a"}]}])
+def test_invalid_schema_is_a_schema_error(raw: object) -> None:
+    with pytest.raises(SchemaError):
+        Schema(raw)  # type: ignore[arg-type]
 
 
 def _avro_fields(schema: dict) -> dict[str, bool]:
