@@ -28,11 +28,12 @@ from pydantic import (
     model_validator,
 )
 
+from ledgergate.errors import LedgergateError
 from ledgergate.ingest.config import MlflowConfig
 from ledgergate.schemas.policy import PolicyBundle
 
 
-class ConfigError(Exception):
+class ConfigError(LedgergateError):
     """The configuration cannot be loaded; ``problems`` lists ``(field path, message)``."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:

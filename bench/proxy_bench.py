@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 from ledgergate.config import UpstreamConfig
-from ledgergate.embedded import EmbeddedBroker, ensure_topics, free_port, port_open, topic_specs
+from ledgergate.broker import EmbeddedBroker, ensure_topics, free_port, port_open, topic_specs
 from ledgergate.config import Topics
 
 PY = sys.executable
@@ -198,7 +198,7 @@ def _clients(n: int) -> None:
     import httpx
     import uvloop
 
-    from ledgergate.fakeupstream import fake_upstream
+    from ledgergate.devstack.fakeupstream import fake_upstream
     from ledgergate.proxy.upstream import UpstreamClient
 
     body = BODY.replace("MODEL", "m").encode()
@@ -273,7 +273,7 @@ def main() -> None:
         broker.start()
         asyncio.run(ensure_topics(broker.bootstrap, topic_specs(Topics.for_prefix(prefix), 4)))
         up_port, px_port = free_port(), free_port()
-        up = _spawn([PY, "-m", "ledgergate.fakeupstream", str(up_port)], work / "upstream.log")
+        up = _spawn([PY, "-m", "ledgergate.devstack.fakeupstream", str(up_port)], work / "upstream.log")
         procs.append(up)
         _wait_port(up_port, up, "fake upstream")
         cfg = _config(work, broker.bootstrap, prefix, up_port, px_port)

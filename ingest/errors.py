@@ -6,8 +6,10 @@ CLI can print ``str(exc)`` and nothing else.
 
 from __future__ import annotations
 
+from ledgergate.errors import LedgergateError
 
-class IngestError(Exception):
+
+class IngestError(LedgergateError):
     """Base of every error raised by ledgergate.ingest."""
 
 

@@ -6,8 +6,10 @@ contain key material.
 
 from __future__ import annotations
 
+from ledgergate.errors import LedgergateError
 
-class LedgerError(Exception):
+
+class LedgerError(LedgergateError):
     """Base of every error raised by ledgergate.ledger."""
 
 

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from ledgergate.config import Settings
-from ledgergate.embedded import start_when_reachable
+from ledgergate.broker import start_when_reachable
 from ledgergate.ledger import entries as entry_mod
 from ledgergate.ledger import keys as keys_mod
 from ledgergate.ledger.errors import LedgerError, NotFoundError

@@ -33,6 +33,7 @@ import uuid
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 
 from ledgergate.config import RouteConfig, Settings, Topics
+from ledgergate.errors import LedgergateError
 from ledgergate.proxy.errors import (
     BadRequest,
     Forbidden,
@@ -76,7 +77,7 @@ class MethodNotAllowed(ProxyError):
     status, type, code = 405, "invalid_request_error", "method_not_allowed"
 
 
-class _ClientGone(Exception):
+class _ClientGone(LedgergateError):
     """The caller disconnected before its request body arrived."""
 
 

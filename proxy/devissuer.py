@@ -29,11 +29,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledgergate.config import DevIdentityConfig, IdentityConfig
+from ledgergate.errors import LedgergateError
 
 log = logging.getLogger(__name__)
 
 
-class DevIssuerError(Exception):
+class DevIssuerError(LedgergateError):
     """The dev issuer's key is missing or unusable; the message says what to do."""
 
 

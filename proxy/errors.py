@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ledgergate.errors import LedgergateError
 
-class ProxyError(Exception):
+
+class ProxyError(LedgergateError):
     """Base of every proxy error; carries the HTTP status and the OpenAI error fields."""
 
     status: int = 500

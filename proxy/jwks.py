@@ -39,6 +39,7 @@ import jwt
 from jwt.exceptions import PyJWTError
 
 from ledgergate.config import IssuerConfig
+from ledgergate.errors import LedgergateError
 from ledgergate.proxy.errors import AuthError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def shown_kid(kid: str) -> str:
     return repr(kid if len(kid) <= _KID_SHOWN else kid[:_KID_SHOWN] + "…")
 
 
-class JwksError(Exception):
+class JwksError(LedgergateError):
     """A JWKS could not be loaded; the message says why (never contains a token)."""
 
 

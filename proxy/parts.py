@@ -19,10 +19,12 @@ import json
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
+from ledgergate.errors import LedgergateError
+
 Part = dict[str, Any]
 
 
-class PartsError(ValueError):
+class PartsError(LedgergateError, ValueError):
     """A decision's redacted part does not fit the request body."""
 
 

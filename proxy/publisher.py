@@ -34,6 +34,7 @@ from typing import Any, Callable, Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from ledgergate.errors import LedgergateError
 from ledgergate.proxy.spool import Record, Spool
 
 log = logging.getLogger("ledgergate.proxy.publisher")
@@ -41,7 +42,7 @@ log = logging.getLogger("ledgergate.proxy.publisher")
 RecordsFn = Callable[[], list[Record]]
 
 
-class PublishError(Exception):
+class PublishError(LedgergateError):
     """The broker did not take the record in time (or is known to be down)."""
 
 

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from ledgergate.config import Topics
+from ledgergate.errors import LedgergateError
 from ledgergate.schemas.codec import encode, schema
 
 _PRIMS = {
@@ -36,7 +37,7 @@ _PRIMS = {
 }
 
 
-class EventValidationError(ValueError):
+class EventValidationError(LedgergateError, ValueError):
     """A record does not fit its schema; ``problems`` lists ``(field path, message)``."""
 
     def __init__(self, name: str, problems: list[tuple[str, str]]) -> None:

@@ -27,13 +27,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
+from ledgergate.errors import LedgergateError
+
 log = logging.getLogger("ledgergate.proxy.spool")
 
 _HEAD = struct.Struct(">II")
 _SEGMENT_BYTES = 64 * 1024 * 1024
 
 
-class SpoolError(Exception):
+class SpoolError(LedgergateError):
     """The spool directory cannot be written or read."""
 
 

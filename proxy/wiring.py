@@ -17,7 +17,7 @@ import uvicorn
 from aiokafka.admin import NewTopic
 
 from ledgergate.config import Settings
-from ledgergate.embedded import ensure_topics, topic_specs
+from ledgergate.broker import ensure_topics, topic_specs
 from ledgergate.proxy.app import Authenticator, ProxyApp
 from ledgergate.proxy.publisher import Publisher
 from ledgergate.proxy.routing import Router

@@ -6,6 +6,8 @@ CLI can print it as is.
 
 from __future__ import annotations
 
+from ledgergate.errors import LedgergateError
 
-class ReportError(Exception):
+
+class ReportError(LedgergateError):
     """A report cannot be gathered, rendered or scheduled as asked."""

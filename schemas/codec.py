@@ -29,6 +29,8 @@ from typing import Any, Mapping
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from ledgergate.errors import LedgergateError
+
 MAGIC = b"\xc3\x01"
 HEADER_LEN = 10
 SCHEMA_NAMES = (
@@ -41,7 +43,7 @@ SCHEMA_NAMES = (
 )
 
 
-class SchemaError(Exception):
+class SchemaError(LedgergateError):
     """Base of every error raised by ledgergate.schemas."""
 
 

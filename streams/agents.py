@@ -23,7 +23,7 @@ import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ledgergate.config import Settings
-from ledgergate.embedded import start_when_reachable
+from ledgergate.broker import start_when_reachable
 from ledgergate.schemas.codec import Codec, SchemaError
 from ledgergate.streams import transport
 from ledgergate.streams.batching import take_ready

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from ledgergate.errors import LedgergateError
 from ledgergate.schemas.policy import PolicyBundle
 from ledgergate.streams.classify.engine import Classification, Classifier
 from ledgergate.streams.classify.redact import redact, value_hash
@@ -16,7 +17,7 @@ from ledgergate.streams.policy.engine import Caller, RouteGate, Verdict, decide
 from ledgergate.streams.policy.registry import PolicyRegistry
 
 
-class DecideError(Exception):
+class DecideError(LedgergateError):
     """A request event cannot be judged (it goes to the dead-letter topic)."""
 
 

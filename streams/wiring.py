@@ -12,7 +12,7 @@ from pathlib import Path
 from ledgergate.config import Settings
 from ledgergate.schemas.codec import default_codec
 from ledgergate.streams.agents import build_app
-from ledgergate.streams.classify.engine import build_classifier
+from ledgergate.streams.classify.build import build_classifier
 from ledgergate.streams.decide import Decider, RouteInfo
 from ledgergate.streams.policy.engine import RouteGate
 from ledgergate.streams.policy.registry import PolicyRegistry

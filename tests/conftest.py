@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 from ledgergate.config import Topics
-from ledgergate.embedded import EmbeddedBroker, ensure_topics, free_port, topic_specs
+from ledgergate.broker import EmbeddedBroker, ensure_topics, free_port, topic_specs
 
 
 

@@ -38,7 +38,7 @@ def start_cli(args: list[str], log: Path) -> "subprocess.Popen[bytes]":
     import subprocess
     import sys
 
-    from ledgergate.embedded import die_with_parent
+    from ledgergate.broker import die_with_parent
 
     return subprocess.Popen([sys.executable, "-m", "ledgergate", *args], stdout=open(log, "wb"),
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 
 from ledgergate.config import load_settings
-from ledgergate.embedded import EmbeddedBroker, free_port
-from ledgergate.fakeupstream import fake_upstream
+from ledgergate.broker import EmbeddedBroker, free_port
+from ledgergate.devstack.fakeupstream import fake_upstream
 from ledgergate.ledger.client import open_ledger
 from ledgergate.proxy.devissuer import dev_token
-from ledgergate.supervisor import Stack
+from ledgergate.devstack.supervisor import Stack
 
 from support import wait_for, write_config
 
@@ -33,7 +33,7 @@ def test_broker_killed_and_restarted_loses_no_observe_event(tmp_path: Path) -> N
         cfg = write_config(tmp_path, bootstrap=f"127.0.0.1:{port}", prefix=f"o{uuid.uuid4().hex[:6]}",
                            upstream_url=up.base_url, proxy_port=free_port())
         settings = load_settings(cfg)
-        from ledgergate.demo import prepare_keys
+        from ledgergate.devstack.demo import prepare_keys
 
         prepare_keys(settings)
         # this test owns its broker: the stack's supervisor restarts it like `ledgergate up` does

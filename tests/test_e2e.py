@@ -12,18 +12,18 @@ import httpx
 import pytest
 
 from ledgergate.config import load_settings
-from ledgergate.embedded import free_port
-from ledgergate.fakeupstream import fake_upstream
+from ledgergate.broker import free_port
+from ledgergate.devstack.fakeupstream import fake_upstream
 from ledgergate.ledger.client import open_ledger
 from ledgergate.proxy.devissuer import dev_token
-from ledgergate.supervisor import Stack
+from ledgergate.devstack.supervisor import Stack
 
 from support import wait_for, write_config
 
 
 @pytest.fixture(scope="module")
 def stack(broker, tmp_path_factory) -> Iterator[tuple[Any, Any, httpx.Client]]:
-    from ledgergate.demo import prepare_keys
+    from ledgergate.devstack.demo import prepare_keys
 
     d = tmp_path_factory.mktemp("e2e")
     with fake_upstream() as up:

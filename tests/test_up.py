@@ -13,7 +13,7 @@ import httpx
 import yaml
 
 from ledgergate.config import default_config_text
-from ledgergate.embedded import free_port
+from ledgergate.broker import free_port
 
 from support import wait_for
 

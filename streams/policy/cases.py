@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledgergate.config import ConfigError, load_policy_file, read_yaml
+from ledgergate.errors import LedgergateError
 from ledgergate.streams.classify.engine import Classification, Span
 from ledgergate.schemas.policy import CATEGORIES, ENTITY_TYPES
 from ledgergate.streams.policy.engine import Caller, RouteGate, decide
@@ -31,7 +32,7 @@ _ENTITY_CATEGORY = {e: ("PHI" if e == "MEDICAL_RECORD_NUMBER" else "SECRET" if e
                     for e in ENTITY_TYPES}
 
 
-class PolicyCaseError(Exception):
+class PolicyCaseError(LedgergateError):
     """The cases file is invalid."""
 
 
@@ -112,7 +113,7 @@ def run_cases(bundle_path: Path, cases_path: Path, classifier: Any = None) -> li
     for case in cases:
         if case.text is not None:
             if classifier is None:
-                from ledgergate.streams.classify.engine import build_classifier
+                from ledgergate.streams.classify.build import build_classifier
 
                 classifier = build_classifier()
             cls: Any = classifier.classify(case.text)

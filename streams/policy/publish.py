@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from ledgergate.embedded import BrokerError
+from ledgergate.broker import BrokerError
 from ledgergate.schemas.policy import PolicyBundle
 
 

@@ -12,12 +12,13 @@ from typing import Iterable
 
 from pydantic import ValidationError
 
+from ledgergate.errors import LedgergateError
 from ledgergate.schemas.policy import PolicyBundle
 
 log = logging.getLogger("ledgergate.policy")
 
 
-class PolicyUpdateError(Exception):
+class PolicyUpdateError(LedgergateError):
     """A bundle from the policies topic is invalid (the current version stays)."""
 
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ingest_testkit import MlflowData  # noqa: E402
 
 from ledgergate.config import Settings, default_settings  # noqa: E402
-from ledgergate.embedded import EmbeddedBroker, free_port  # noqa: E402
+from ledgergate.broker import EmbeddedBroker, free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 from ingest_testkit import MlflowData, consume_requests
 
 from ledgergate.config import Settings
-from ledgergate.embedded import free_port
+from ledgergate.broker import free_port
 from ledgergate.ingest import (
     IngestConfigError,
     MlflowConfig,

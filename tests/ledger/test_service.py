@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from ledgergate.config import load_settings
-from ledgergate.embedded import ensure_topics, topic_specs
+from ledgergate.broker import ensure_topics, topic_specs
 from ledgergate.ledger import keys
 from ledgergate.ledger.client import DirectLedger, ServiceLedger, open_ledger
 from ledgergate.schemas import codec

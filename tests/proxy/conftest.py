@@ -15,8 +15,8 @@ import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from ledgergate.config import Settings, Topics, settings_from_mapping
-from ledgergate.embedded import free_port
-from ledgergate.fakeupstream import RunningFake, fake_upstream
+from ledgergate.broker import free_port
+from ledgergate.devstack.fakeupstream import RunningFake, fake_upstream
 from ledgergate.proxy.errors import AuthError
 from ledgergate.proxy.wiring import build_proxy, uvicorn_config
 from ledgergate.schemas.codec import decode, encode

@@ -39,11 +39,11 @@ import openai
 import pytest
 
 from ledgergate.config import Settings, load_settings
-from ledgergate.embedded import free_port
-from ledgergate.fakeupstream import RunningFake, fake_upstream
+from ledgergate.broker import free_port
+from ledgergate.devstack.fakeupstream import RunningFake, fake_upstream
 from ledgergate.ledger.client import open_ledger
 from ledgergate.proxy.devissuer import dev_token
-from ledgergate.supervisor import Stack
+from ledgergate.devstack.supervisor import Stack
 
 from support import wait_for, write_config
 
@@ -161,7 +161,7 @@ def _seed_gateway(base: str, upstream_v1: str) -> None:
 
 @pytest.fixture(scope="module")
 def world(broker, tmp_path_factory) -> Iterator[World]:
-    from ledgergate.demo import prepare_keys
+    from ledgergate.devstack.demo import prepare_keys
 
     d = tmp_path_factory.mktemp("mlflow-upstreams")
     serving_port, server_port, proxy_port = free_port(), free_port(), free_port()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ledgergate.config import Topics
-from ledgergate.embedded import free_port
+from ledgergate.broker import free_port
 
 SECRET = "Jane Roe"
 

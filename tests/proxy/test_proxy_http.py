@@ -8,7 +8,7 @@ import json
 import httpx
 
 from ledgergate.config import Topics
-from ledgergate.embedded import free_port
+from ledgergate.broker import free_port
 
 CHAT = {"model": "m-obs", "messages": [{"role": "system", "content": "be brief"},
                                        {"role": "user", "content": "hello there"}]}

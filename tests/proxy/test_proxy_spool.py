@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from ledgergate.config import Topics
-from ledgergate.embedded import EmbeddedBroker, ensure_topics, free_port, topic_specs
+from ledgergate.broker import EmbeddedBroker, ensure_topics, free_port, topic_specs
 from ledgergate.proxy.spool import Record, Spool
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from ledgergate.embedded import ensure_topics
+from ledgergate.broker import ensure_topics
 from ledgergate.proxy.publisher import Publisher
 from ledgergate.proxy.spool import Record, Spool
 

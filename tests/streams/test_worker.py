@@ -33,7 +33,7 @@ def request(text: str, *, reply_to: str | None, roles: tuple[str, ...] = ("analy
 def worker(broker, tmp_path_factory) -> Iterator[tuple[Any, Topics]]:
     import asyncio as aio
 
-    from ledgergate.embedded import ensure_topics, topic_specs
+    from ledgergate.broker import ensure_topics, topic_specs
 
     prefix = f"w{uuid.uuid4().hex[:6]}"
     d = tmp_path_factory.mktemp("worker")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledgergate.streams.classify.engine import Classifier, build_classifier
+from ledgergate.streams.classify.build import build_classifier
+from ledgergate.streams.classify.engine import Classifier
 
 
 @pytest.fixture(scope="session")

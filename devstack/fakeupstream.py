@@ -210,7 +210,7 @@ def fake_upstream(host: str = "127.0.0.1", port: int = 0, app: FakeUpstream | No
     ``port=0`` picks a free port.
     """
     if port == 0:
-        from ledgergate.embedded import free_port
+        from ledgergate.broker import free_port
         port = free_port()
     fake = app or FakeUpstream()
     server = uvicorn.Server(_config(fake, host, port))
@@ -230,7 +230,7 @@ def fake_upstream(host: str = "127.0.0.1", port: int = 0, app: FakeUpstream | No
 
 
 def main() -> None:  # pragma: no cover - manual use
-    """``python -m ledgergate.fakeupstream [port]``."""
+    """``python -m ledgergate.devstack.fakeupstream [port]``."""
     import sys
 
     run_fake_upstream(port=int(sys.argv[1]) if len(sys.argv) > 1 else 18000)

@@ -1,9 +1,10 @@
-"""Glue between a ledger (service or file) and the report renderer.
+"""Generate a report from a ledger (service or file): on demand and on a schedule.
 
 Reports are built from the ledger only: the facts come from read-only SQL
 through the ledger's query endpoint, integrity from verifying the ledger now,
 and the generated report's SHA-256 is appended back to the ledger so report
-generation is itself audited.
+generation is itself audited. The ledger is reached only through the
+:class:`ReportLedger` protocol, so this package never imports the ledger package.
 """
 
 from __future__ import annotations
@@ -11,12 +12,30 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, Sequence
 
 from ledgergate.config import Settings
 
 
-def run_report(settings: Settings, led: Any, *, kind: str, from_date: str | dt.date, to_date: str | dt.date,
+class ReportLedger(Protocol):
+    """What report generation needs of a ledger (the service client, a file, or the service itself)."""
+
+    def verify(self) -> dict[str, Any]: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def append_report(self, report: dict[str, Any], *, by: str) -> None: ...
+
+
+class ScheduleLedger(ReportLedger, Protocol):
+    """A ledger scheduled reports run against: it also lists the reports already generated."""
+
+    def reports_done(self) -> list[dict[str, Any]]:
+        """The ``report`` part of every report record, in ledger order."""
+        ...
+
+
+def run_report(settings: Settings, led: ReportLedger, *, kind: str, from_date: str | dt.date, to_date: str | dt.date,
                tenant: str | None, route: str | None, out: Path,
                progress: Callable[[str, float], None] | None, by: str = "cli") -> Path:
     """Render report ``kind`` for the period into ``out`` (format from its extension)."""
@@ -52,36 +71,10 @@ def run_report(settings: Settings, led: Any, *, kind: str, from_date: str | dt.d
     return out
 
 
-class LocalLedger:
-    """The ledger service's own view of its ledger, for reports generated on a schedule."""
-
-    def __init__(self, ops: Any, writer: Any) -> None:
-        self._ops = ops
-        self._writer = writer
-
-    def verify(self) -> dict[str, Any]:
-        return self._ops.verify()
-
-    def query(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        return self._ops.query(sql, params)
-
-    def append_report(self, report: dict[str, Any], *, by: str) -> None:
-        from ledgergate.ledger.entries import from_report
-
-        self._writer.append_batch([from_report(report, recorded_at_us=dt_now_us(), by=by)])
-
-
-def dt_now_us() -> int:
-    import time
-
-    return time.time_ns() // 1000
-
-
-def run_due_reports(settings: Settings, led: Any, now: dt.datetime) -> list[Path]:
+def run_due_reports(settings: Settings, led: ScheduleLedger, now: dt.datetime) -> list[Path]:
     """Generate every scheduled report that is due; returns the files written."""
     import logging
 
-    from ledgergate.ledger.sign import decode_record
     from ledgergate.reports.errors import ReportError
     from ledgergate.reports.schedule import due_reports, last_runs_from_reports
 
@@ -89,10 +82,8 @@ def run_due_reports(settings: Settings, led: Any, now: dt.datetime) -> list[Path
     schedules = settings.reports.schedules
     if not schedules:
         return []
-    done = []
-    for (payload,) in led.query("SELECT payload FROM records WHERE kind = 'report' ORDER BY seq"):
-        rep = decode_record(bytes(payload)).get("report") or {}
-        done.append((rep.get("kind"), rep.get("period_from"), rep.get("period_to"), rep.get("tenant")))
+    done = [(rep.get("kind"), rep.get("period_from"), rep.get("period_to"), rep.get("tenant"))
+            for rep in led.reports_done()]
     tenants = [t for (t,) in led.query("SELECT DISTINCT tenant FROM records WHERE tenant IS NOT NULL ORDER BY 1")]
     written = []
     by_kind = {s.kind: s for s in schedules}
@@ -109,13 +100,12 @@ def run_due_reports(settings: Settings, led: Any, now: dt.datetime) -> list[Path
     return written
 
 
-async def report_schedule(settings: Settings, ops: Any, writer: Any, stop: Any,
+async def report_schedule(settings: Settings, led: ScheduleLedger, stop: Any,
                           every_s: float = 60.0) -> None:
     """Background task of the ledger service: generate due reports once a minute."""
     import asyncio
     import logging
 
-    led = LocalLedger(ops, writer)
     while not stop.is_set():
         try:
             run_due_reports(settings, led, dt.datetime.now(dt.timezone.utc))

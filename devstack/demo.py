@@ -18,9 +18,10 @@ from typing import Any
 
 import yaml
 
+from ledgergate.broker import free_port
 from ledgergate.config import Settings, default_config_text, load_settings
-from ledgergate.embedded import free_port
-from ledgergate.supervisor import Child, Stack, cli_command
+from ledgergate.devstack.supervisor import Child, Stack, cli_command
+from ledgergate.devstack.table import table
 
 
 def prepare_workdir(workdir: Path, *, free_ports: bool, upstream_port: int | None = None) -> tuple[Path, Settings]:
@@ -128,7 +129,7 @@ def _wait_for_records(led: Any, want: int, timeout: float) -> int:
 def run_demo(workdir: Path) -> int:
     """The README's main command. Returns the process exit code."""
     from ledgergate.ledger.client import open_ledger
-    from ledgergate.reportcli import run_report
+    from ledgergate.reports.generate import run_report
 
     t0 = time.monotonic()
     say = lambda s: print(s, flush=True)  # noqa: E731 - the demo talks to a person
@@ -175,7 +176,5 @@ def run_demo(workdir: Path) -> int:
 
 
 def _decision_table(rows: list[dict[str, Any]]) -> str:
-    from ledgergate.cli import _table
-
-    return _table(rows, ["seq", "person", "tenant", "route_id", "outcome", "rule_id", "categories",
+    return table(rows, ["seq", "person", "tenant", "route_id", "outcome", "rule_id", "categories",
                          "policy_version"])

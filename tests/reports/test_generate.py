@@ -10,11 +10,12 @@ import pytest
 
 from ledgergate.config import ReportSchedule
 from ledgergate.ledger import keys as lkeys
+from ledgergate.ledger.local import LocalLedger
 from ledgergate.ledger.ops import LedgerOps
 from ledgergate.ledger.sign import decode_record
 from ledgergate.ledger.store import LedgerWriter, connect
-from ledgergate.reportcli import LocalLedger, run_due_reports, run_report
 from ledgergate.reports.errors import ReportError
+from ledgergate.reports.generate import run_due_reports, run_report
 
 from report_ledger import LEDGER_ID, build_ledger  # tests/reports helper
 

@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
+from ledgergate.errors import LedgergateError
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 # where the built-in config keeps ledger, keys and spool when no --config is given
 DEFAULT_WORKDIR = "ledgergate-data"
 
 
-class CliError(Exception):
+class CliError(LedgergateError):
     """A user error the CLI reports in one line (exit 2)."""
 
 
@@ -95,7 +97,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
     import signal
     import time
 
-    from ledgergate.embedded import EmbeddedBroker, ensure_topics, topic_specs
+    from ledgergate.broker import EmbeddedBroker, ensure_topics, topic_specs
     import asyncio
 
     s = _settings(args)
@@ -120,7 +122,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
 def cmd_topics(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ledgergate.embedded import ensure_topics, topic_specs
+    from ledgergate.broker import ensure_topics, topic_specs
 
     s = _settings(args)
     specs = topic_specs(s.topics, s.broker.partitions, s.broker.replication_factor)
@@ -139,7 +141,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     from ledgergate.ledger.service import run_service
-    from ledgergate.background import service_background
+    from ledgergate.cli.background import service_background
 
     return run_service(_settings(args), background=service_background, from_beginning=args.from_beginning)
 
@@ -152,8 +154,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from ledgergate.demo import prepare_workdir
-    from ledgergate.supervisor import Stack, run_forever
+    from ledgergate.devstack.demo import prepare_workdir
+    from ledgergate.devstack.supervisor import Stack, run_forever
 
     if args.config:
         from ledgergate.config import load_settings
@@ -168,13 +170,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ledgergate.demo import run_demo
+    from ledgergate.devstack.demo import run_demo
 
     return run_demo(Path(args.workdir).resolve())
 
 
 def cmd_fake_upstream(args: argparse.Namespace) -> int:
-    from ledgergate.fakeupstream import run_fake_upstream
+    from ledgergate.devstack.fakeupstream import run_fake_upstream
 
     run_fake_upstream(args.host, args.port)
     return EXIT_OK
@@ -274,7 +276,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from ledgergate.streams.classify.engine import build_classifier
+    from ledgergate.streams.classify.build import build_classifier
     import secrets
 
     from ledgergate.streams.classify.evalfile import predict_lines
@@ -336,7 +338,7 @@ def cmd_policy_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from ledgergate.reportcli import run_report
+    from ledgergate.reports.generate import run_report
 
     s = _settings(args)
     with _client(args) as led:
@@ -532,11 +534,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _known_errors() -> tuple[type[BaseException], ...]:
     """The exception bases of every package: user-facing errors, reported in one line."""
     errs: list[type[BaseException]] = [CliError]
-    for mod, name in (("ledgergate.config", "ConfigError"), ("ledgergate.embedded", "BrokerError"),
+    for mod, name in (("ledgergate.config", "ConfigError"), ("ledgergate.broker", "BrokerError"),
                       ("ledgergate.schemas.codec", "SchemaError"), ("ledgergate.ledger.errors", "LedgerError"),
                       ("ledgergate.reports.errors", "ReportError"), ("ledgergate.proxy.errors", "ProxyError"),
                       ("ledgergate.streams.classify.engine", "ClassifyError"),
-                      ("ledgergate.supervisor", "SupervisorError"),
+                      ("ledgergate.devstack.supervisor", "SupervisorError"),
                       ("ledgergate.streams.policy.cases", "PolicyCaseError"),
                       ("ledgergate.ingest.errors", "IngestError")):
         try:

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ledgergate.broker import (BrokerError, EmbeddedBroker, die_with_parent, ensure_topics, port_open,
+                               topic_specs)
 from ledgergate.config import Settings
-from ledgergate.embedded import (BrokerError, EmbeddedBroker, die_with_parent, ensure_topics, port_open,
-                                 topic_specs)
+from ledgergate.errors import LedgergateError
 
 log = logging.getLogger("ledgergate.up")
 
 
-class SupervisorError(Exception):
+class SupervisorError(LedgergateError):
     """A part of the stack did not start."""
 
 
@@ -64,7 +65,7 @@ class Child:
 
 def cli_command(*args: str) -> list[str]:
     """argv running a ledgergate subcommand with this interpreter."""
-    return [sys.executable, "-m", "ledgergate.cli", *args]
+    return [sys.executable, "-m", "ledgergate", *args]
 
 
 @dataclass

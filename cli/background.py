@@ -13,7 +13,8 @@ import time
 from typing import Any
 
 from ledgergate.config import Settings
-from ledgergate.reportcli import report_schedule
+from ledgergate.ledger.local import LocalLedger
+from ledgergate.reports.generate import report_schedule
 
 log = logging.getLogger("ledgergate.background")
 
@@ -72,5 +73,5 @@ async def mlflow_ingest(settings: Settings, stop: asyncio.Event) -> None:
 
 async def service_background(settings: Settings, ops: Any, writer: Any, stop: asyncio.Event) -> None:
     """Everything scheduled, concurrently; returns when ``stop`` is set."""
-    await asyncio.gather(report_schedule(settings, ops, writer, stop),
+    await asyncio.gather(report_schedule(settings, LocalLedger(ops, writer), stop),
                          mlflow_logback(settings, ops, stop), mlflow_ingest(settings, stop))

@@ -1,0 +1,5 @@
+import sys
+
+from ledgergate.cli import main
+
+sys.exit(main())

@@ -1,0 +1,26 @@
+"""Plain-text tables for people reading a terminal (``events list``, the demo's decisions)."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def table(rows: Sequence[dict[str, Any]], cols: list[str]) -> str:
+    """``rows`` as aligned columns ``cols`` under a header; long cells are shortened."""
+    if not rows:
+        return "(no records)"
+    cells = [[_cell(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(out)
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple)):
+        return ",".join(map(str, v))
+    s = str(v)
+    return s if len(s) <= 40 else s[:37] + "..."
