@@ -9,8 +9,6 @@ writes an Article 12 report, and stops everything.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path

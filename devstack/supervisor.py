@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -20,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ledgergate.broker import (BrokerError, EmbeddedBroker, die_with_parent, ensure_topics, port_open,
-                               topic_specs)
+from ledgergate.broker import BrokerError, EmbeddedBroker, die_with_parent, ensure_topics, port_open, topic_specs
 from ledgergate.config import Settings
 from ledgergate.errors import LedgergateError
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import httpx
 
-from ledgergate.config import load_settings
 from ledgergate.broker import EmbeddedBroker, free_port
+from ledgergate.config import load_settings
 from ledgergate.devstack.fakeupstream import fake_upstream
+from ledgergate.devstack.supervisor import Stack
 from ledgergate.ledger.client import open_ledger
 from ledgergate.proxy.devissuer import dev_token
-from ledgergate.devstack.supervisor import Stack
 
 from support import wait_for, write_config
 

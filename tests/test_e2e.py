@@ -11,12 +11,12 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from ledgergate.config import load_settings
 from ledgergate.broker import free_port
+from ledgergate.config import load_settings
 from ledgergate.devstack.fakeupstream import fake_upstream
+from ledgergate.devstack.supervisor import Stack
 from ledgergate.ledger.client import open_ledger
 from ledgergate.proxy.devissuer import dev_token
-from ledgergate.devstack.supervisor import Stack
 
 from support import wait_for, write_config
 
@@ -119,6 +119,7 @@ def test_two_proxy_instances_each_get_only_their_own_replies(stack, tmp_path: Pa
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from ledgergate.schemas import codec
+
     from support import start_cli, stop_proc
 
     settings, up, client = stack

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from ledgergate.config import default_config_text
 from ledgergate.broker import free_port
+from ledgergate.config import default_config_text
 
 from support import wait_for
 

@@ -1,0 +1,145 @@
+"""Running the stages: broker, topics, worker, ledger service, proxy, the whole stack (`up`), the demo,
+the fake upstream, and dev tokens for the dev identity provider.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .common import DEFAULT_WORKDIR, EXIT_OK, CliError, command, settings_of
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+    import time
+
+    from ledgergate.broker import EmbeddedBroker, ensure_topics, topic_specs
+
+    s = settings_of(args)
+    if not s.broker.embedded:
+        raise CliError(f"the config names an external broker ({s.broker.bootstrap}); nothing to run")
+    b = EmbeddedBroker(s.broker.embedded_host, s.broker.embedded_port)
+    b.start()
+    asyncio.run(ensure_topics(b.bootstrap, topic_specs(s.topics, s.broker.partitions)))
+    print(f"broker ready on {b.bootstrap}; Ctrl-C stops it", flush=True)
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    try:
+        while not stop["now"] and b.proc is not None and b.proc.poll() is None:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        b.stop()
+    return EXIT_OK
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ledgergate.broker import ensure_topics, topic_specs
+
+    s = settings_of(args)
+    specs = topic_specs(s.topics, s.broker.partitions, s.broker.replication_factor)
+    asyncio.run(ensure_topics(s.broker.bootstrap, specs))
+    for t in specs:
+        print(f"{t.name}: {t.num_partitions} partitions")
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from ledgergate.streams.wiring import run_worker
+
+    run_worker(settings_of(args), ready_file=Path(args.ready_file) if args.ready_file else None)
+    return EXIT_OK
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from ledgergate.cli.background import service_background
+    from ledgergate.ledger.service import run_service
+
+    return run_service(settings_of(args), background=service_background, from_beginning=args.from_beginning)
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    from ledgergate.proxy.wiring import run
+
+    run(settings_of(args))
+    return EXIT_OK
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from ledgergate.devstack.demo import prepare_workdir
+    from ledgergate.devstack.supervisor import Stack, run_forever
+
+    if args.config:
+        from ledgergate.config import load_settings
+
+        cfg = Path(args.config).resolve()
+        settings = load_settings(cfg)
+        workdir = Path(args.workdir or cfg.parent).resolve()
+    else:
+        workdir = Path(args.workdir or DEFAULT_WORKDIR).resolve()
+        cfg, settings = prepare_workdir(workdir, free_ports=False)
+    return run_forever(Stack(settings, cfg, workdir, workers=args.workers))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ledgergate.devstack.demo import run_demo
+
+    return run_demo(Path(args.workdir).resolve())
+
+
+def cmd_fake_upstream(args: argparse.Namespace) -> int:
+    from ledgergate.devstack.fakeupstream import run_fake_upstream
+
+    run_fake_upstream(args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from ledgergate.proxy.devissuer import dev_token, ensure_dev_issuer
+
+    s = settings_of(args)
+    dev = s.identity.dev
+    if dev is None:
+        raise CliError("the config has no identity.dev issuer: `ledgergate token` signs dev tokens only")
+    jwks = next((i.jwks_file for i in s.identity.issuers if i.issuer == dev.issuer and i.jwks_file), None)
+    if jwks is None:
+        raise CliError(f"no identity.issuers entry with issuer {dev.issuer!r} and a jwks_file")
+    ensure_dev_issuer(dev, Path(jwks))
+    print(dev_token(dev, sub=args.sub, tenant=args.tenant, roles=list(args.role or []),
+                    ttl_seconds=args.ttl))
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the commands that run a stage or the whole stack."""
+    command(sub, "broker", cmd_broker, "run the embedded Kafka-compatible broker (Tansu) and create the topics")
+    command(sub, "topics", cmd_topics, "create the topics (explicit partitions) on the configured broker")
+    w = command(sub, "worker", cmd_worker, "run a stream worker (classify + decide)")
+    w.add_argument("--ready-file", help=argparse.SUPPRESS)
+    lg = command(sub, "ledger", cmd_ledger,
+                 "run the ledger service (single sequencer; owns the DuckDB file; serves queries)")
+    lg.add_argument("--from-beginning", action="store_true",
+                    help="re-read every topic from its start (after an in-memory broker restart); "
+                         "records already held are skipped")
+    command(sub, "proxy", cmd_proxy, "run the OpenAI-compatible proxy")
+    u = command(sub, "up", cmd_up, "run broker, worker, ledger service and proxy together until Ctrl-C")
+    u.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    d = sub.add_parser("demo", help="run the whole pipeline on scripted traffic, verify, and write a report")
+    d.add_argument("--workdir", default="demo-output", help="where ledger, keys and report go (default ./demo-output)")
+    d.set_defaults(fn=cmd_demo)
+    f = sub.add_parser("fake-upstream", help="run the local fake OpenAI-compatible upstream")
+    f.add_argument("--host", default="127.0.0.1")
+    f.add_argument("--port", type=int, default=18000)
+    f.set_defaults(fn=cmd_fake_upstream)
+
+    t = command(sub, "token", cmd_token, "print a dev JWT from the config's dev issuer")
+    t.add_argument("--sub", required=True)
+    t.add_argument("--tenant", required=True)
+    t.add_argument("--role", action="append", help="repeatable")
+    t.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
