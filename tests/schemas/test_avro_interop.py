@@ -21,8 +21,8 @@ import avro.schema
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from ledgergate.broker import ensure_topics, topic_specs
 from ledgergate.config import load_settings
-from ledgergate.embedded import ensure_topics, topic_specs
 from ledgergate.ledger.client import open_ledger
 
 from support import start_cli, stop_proc, wait_for, write_config  # type: ignore[import-not-found]
