@@ -11,16 +11,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
+
+from ledgergate.errors import LedgergateError
 
 from . import classify, config, ingest, ledger, policy, reports, run
-from .common import EXIT_USAGE, CliError, Parser
+from .common import EXIT_USAGE, Parser
 
 # the order of `ledgergate --help`
 STAGES = (config, run, ledger, classify, policy, ingest, reports)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ledgergate`` parser with every stage's subcommands."""
     p = Parser(prog="ledgergate", description="LLM governance gateway and signed audit ledger")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
@@ -29,56 +32,54 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    """The exception bases of every package: user-facing errors, reported in one line."""
-    errs: list[type[BaseException]] = [CliError]
-    for mod, name in (("ledgergate.config", "ConfigError"), ("ledgergate.broker", "BrokerError"),
-                      ("ledgergate.schemas.codec", "SchemaError"), ("ledgergate.ledger.errors", "LedgerError"),
-                      ("ledgergate.reports.errors", "ReportError"), ("ledgergate.proxy.errors", "ProxyError"),
-                      ("ledgergate.streams.classify.engine", "ClassifyError"),
-                      ("ledgergate.devstack.supervisor", "SupervisorError"),
-                      ("ledgergate.streams.policy.cases", "PolicyCaseError"),
-                      ("ledgergate.ingest.errors", "IngestError")):
-        try:
-            module = __import__(mod, fromlist=[name])
-            errs.append(getattr(module, name))
-        except (ImportError, AttributeError):
-            continue
-    return tuple(errs)
-
-
-def _one_line(exc: BaseException) -> str:
-    from ledgergate.config import ConfigError
+def _one_line(exc: LedgergateError) -> str:
+    """The error as one line; a config error names its first problem and how to see the rest."""
+    from ledgergate.config import ConfigError  # lazily: `--help` need not load pydantic
 
     if isinstance(exc, ConfigError) and exc.problems:
         path, msg = exc.problems[0]
         more = len(exc.problems) - 1
         tail = f" (and {more} more; run `ledgergate config check {exc.source}`)" if more else ""
-        return f"{exc.source}: {path + ': ' if path else ''}{msg}{tail}"
-    return str(exc).replace("\n", " ")
+        line = f"{exc.source}: {path + ': ' if path else ''}{msg}{tail}"
+    else:
+        line = str(exc)
+    return " ".join(line.splitlines())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default: ``sys.argv``), run the subcommand, return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_command(args.fn, args, debug=args.debug)
+
+
+def run_command(fn: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *,
+                debug: bool = False) -> int:
+    """Run one subcommand and map what it raises to an exit code.
+
+    A :class:`LedgergateError` is a user error: one line on stderr, exit 2. An ``OSError``
+    is the operating system refusing a path or socket the user named, translated here at the
+    boundary the same way. Anything else is a bug and keeps its traceback; ``--debug`` shows
+    the traceback of user errors too.
+    """
     try:
-        return int(args.fn(args) or 0)
+        return int(fn(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except _known_errors() as exc:
-        if args.debug:
+    except LedgergateError as exc:
+        if debug:
             raise
         sys.stderr.write(f"ledgergate: error: {_one_line(exc)}\n")
         return EXIT_USAGE
     except OSError as exc:
-        if args.debug:
+        if debug:
             raise
         where = f" {exc.filename}" if exc.filename else ""
-        sys.stderr.write(f"ledgergate: error:{where} {exc.strerror or exc}\n")
+        reason = str(exc.strerror or exc).replace("\n", " ")
+        sys.stderr.write(f"ledgergate: error:{where} {reason}\n")
         return EXIT_USAGE
-
 
 if __name__ == "__main__":
     sys.exit(main())
