@@ -40,7 +40,7 @@ async def ensure_topics(bootstrap: str, specs: list[NewTopic], timeout: float = 
                 await admin.create_topics(missing)
             except TopicAlreadyExistsError:
                 pass
-    except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, KafkaError, OSError) as exc:
         raise BrokerError(f"cannot create topics on {bootstrap}: {exc!r}; is the broker running?") from exc
     finally:
         await admin.close()

@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
+from ledgergate.clock import now_us, wait_unless_stopped
 from ledgergate.config import Settings
 from ledgergate.ledger.local import LocalLedger
 from ledgergate.reports.generate import report_schedule
 
 log = logging.getLogger("ledgergate.background")
-
-
-async def _every(stop: asyncio.Event, seconds: float) -> bool:
-    """Sleep ``seconds`` unless stopped; True when it is time to run again."""
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-        return False
-    except asyncio.TimeoutError:
-        return True
 
 
 async def mlflow_logback(settings: Settings, ops: Any, stop: asyncio.Event) -> None:
@@ -39,7 +30,7 @@ async def mlflow_logback(settings: Settings, ops: Any, stop: asyncio.Event) -> N
     thread_ops = ops.for_thread()  # the MLflow client is synchronous: run it off the loop
     last: str | None = None
     while True:
-        period = MetricsPeriod.previous(cfg.logback_every, time.time_ns() // 1000)
+        period = MetricsPeriod.previous(cfg.logback_every, now_us())
         key = repr(period)
         if key != last:
             try:
@@ -48,7 +39,7 @@ async def mlflow_logback(settings: Settings, ops: Any, stop: asyncio.Event) -> N
                 last = key
             except IngestError as exc:
                 log.warning("MLflow log-back failed (will retry): %s", exc)
-        if not await _every(stop, 60):
+        if not await wait_unless_stopped(stop, 60):
             return
 
 
@@ -67,7 +58,7 @@ async def mlflow_ingest(settings: Settings, stop: asyncio.Event) -> None:
                 log.warning("%s", line)
         except IngestError as exc:
             log.warning("scheduled MLflow ingest failed (will retry): %s", exc)
-        if not await _every(stop, cfg.ingest_every_seconds):
+        if not await wait_unless_stopped(stop, cfg.ingest_every_seconds):
             return
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 from ledgergate.errors import LedgergateError
 
@@ -47,11 +48,11 @@ def time_arg(value: str) -> int:
 
     try:
         if len(value) == 10:
-            t = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.timezone.utc)
+            t = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC)
         else:
             t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
             if t.tzinfo is None:
-                t = t.replace(tzinfo=dt.timezone.utc)
+                t = t.replace(tzinfo=dt.UTC)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not a date: write YYYY-MM-DD or an ISO time like 2026-11-21T10:00:00Z") from None

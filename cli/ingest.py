@@ -10,8 +10,7 @@ from .common import EXIT_FAIL, EXIT_OK, CliError, Parser, command, open_client, 
 
 
 def cmd_ingest_mlflow(args: argparse.Namespace) -> int:
-    import time
-
+    from ledgergate.clock import now_us
     from ledgergate.ingest.mlflow import parse_since, run_ingest
 
     s = settings_of(args)
@@ -19,7 +18,7 @@ def cmd_ingest_mlflow(args: argparse.Namespace) -> int:
         raise CliError("give --tracking-uri URI or --export-dir DIR (or set mlflow.tracking_uri in the config)")
     if args.tracking_uri and args.export_dir:
         raise CliError("give either --tracking-uri or --export-dir, not both")
-    since = parse_since(args.since, time.time_ns() // 1000) if args.since else None
+    since = parse_since(args.since, now_us()) if args.since else None
     summary = run_ingest(s, tracking_uri=args.tracking_uri, export_dir=args.export_dir,
                          experiments=tuple(args.experiment or ()), since_us=since,
                          state_dir=Path(args.state_dir) if args.state_dir else Path(s.mlflow.state_dir),
@@ -47,7 +46,8 @@ def register(sub: Any) -> None:
     """Add ``ingest mlflow`` and ``mlflow log-metrics``."""
     ing = sub.add_parser("ingest", help="ingest traffic from other systems").add_subparsers(dest="sub", required=True,
                                                                                          parser_class=Parser)
-    im = command(ing, "mlflow", cmd_ingest_mlflow, "MLflow runs and traces (live server or export dir) → request events")
+    im = command(ing, "mlflow", cmd_ingest_mlflow,
+                 "MLflow runs and traces (live server or export dir) → request events")
     im.add_argument("--tracking-uri")
     im.add_argument("--export-dir")
     im.add_argument("--experiment", action="append", help="name or id; repeatable (default: all)")
@@ -56,7 +56,8 @@ def register(sub: Any) -> None:
     im.add_argument("--quiet", action="store_true")
     mlf = sub.add_parser("mlflow", help="log governance back to MLflow").add_subparsers(dest="sub", required=True,
                                                                                       parser_class=Parser)
-    ml = command(mlf, "log-metrics", cmd_mlflow_log_metrics, "log governance metrics of a period to an MLflow experiment")
+    ml = command(mlf, "log-metrics", cmd_mlflow_log_metrics,
+                 "log governance metrics of a period to an MLflow experiment")
     ml.add_argument("--period", required=True, help="FROM..TO dates, e.g. 2026-10-01..2026-10-31")
     ml.add_argument("--tracking-uri")
     ml.add_argument("--experiment")

@@ -158,7 +158,7 @@ def run_demo(workdir: Path) -> int:
                 f"{result.get('records')} records, {result.get('checkpoints')} checkpoints")
             for p in result.get("problems", []):
                 say(f"  {p}")
-            today = dt.datetime.now(dt.timezone.utc).date()
+            today = dt.datetime.now(dt.UTC).date()
             report = run_report(settings, led, kind="article12", from_date=today, to_date=today,
                                 tenant=None, route=None, out=workdir / "article12-report.html",
                                 progress=None, by="demo")

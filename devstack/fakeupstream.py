@@ -24,8 +24,9 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 
 import uvicorn
 

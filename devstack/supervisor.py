@@ -15,9 +15,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ledgergate.broker import BrokerError, EmbeddedBroker, die_with_parent, ensure_topics, port_open, topic_specs
 from ledgergate.config import Settings

@@ -8,9 +8,10 @@ the ledger package.
 
 from __future__ import annotations
 
-import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
+from ledgergate.clock import now_us
 from ledgergate.ledger.entries import from_report
 from ledgergate.ledger.sign import decode_record
 
@@ -29,7 +30,7 @@ class LocalLedger:
         return self._ops.query(sql, params)
 
     def append_report(self, report: dict[str, Any], *, by: str) -> None:
-        self._writer.append_batch([from_report(report, recorded_at_us=time.time_ns() // 1000, by=by)])
+        self._writer.append_batch([from_report(report, recorded_at_us=now_us(), by=by)])
 
     def reports_done(self) -> list[dict[str, Any]]:
         rows = self._ops.query("SELECT payload FROM records WHERE kind = 'report' ORDER BY seq")

@@ -9,12 +9,18 @@ generation is itself audited. The ledger is reached only through the
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
+from ledgergate.clock import wait_unless_stopped
 from ledgergate.config import Settings
+
+log = logging.getLogger("ledgergate.reports")
 
 
 class ReportLedger(Protocol):
@@ -73,12 +79,9 @@ def run_report(settings: Settings, led: ReportLedger, *, kind: str, from_date: s
 
 def run_due_reports(settings: Settings, led: ScheduleLedger, now: dt.datetime) -> list[Path]:
     """Generate every scheduled report that is due; returns the files written."""
-    import logging
-
     from ledgergate.reports.errors import ReportError
     from ledgergate.reports.schedule import due_reports, last_runs_from_reports
 
-    log = logging.getLogger("ledgergate.reports")
     schedules = settings.reports.schedules
     if not schedules:
         return []
@@ -100,18 +103,12 @@ def run_due_reports(settings: Settings, led: ScheduleLedger, now: dt.datetime) -
     return written
 
 
-async def report_schedule(settings: Settings, led: ScheduleLedger, stop: Any,
+async def report_schedule(settings: Settings, led: ScheduleLedger, stop: asyncio.Event,
                           every_s: float = 60.0) -> None:
     """Background task of the ledger service: generate due reports once a minute."""
-    import asyncio
-    import logging
-
     while not stop.is_set():
         try:
-            run_due_reports(settings, led, dt.datetime.now(dt.timezone.utc))
+            run_due_reports(settings, led, dt.datetime.now(dt.UTC))
         except Exception:  # a report must never take the ledger down
-            logging.getLogger("ledgergate.reports").exception("scheduled report run failed")
-        try:
-            await asyncio.wait_for(stop.wait(), every_s)
-        except asyncio.TimeoutError:
-            pass
+            log.exception("scheduled report run failed")
+        await wait_unless_stopped(stop, every_s)

@@ -80,8 +80,8 @@ def test_export_bundle_verifies_offline_and_tampering_is_named(tmp_path: Path) -
     import json as _json
 
     d = _small_ledger(tmp_path)
-    (d / "c.yaml").write_text(yaml.safe_dump({**yaml.safe_load(default_config_text()),
-                                              "ledger": {"path": "ledger.duckdb", "keys_dir": "keys", "ledger_id": "cli"}}))
+    ledger = {"path": "ledger.duckdb", "keys_dir": "keys", "ledger_id": "cli"}
+    (d / "c.yaml").write_text(yaml.safe_dump({**yaml.safe_load(default_config_text()), "ledger": ledger}))
     cfg = str(d / "c.yaml")
     r = run("verify", "--config", cfg, "--all-signatures")
     assert r.returncode == 0 and "INTACT: 30 records" in r.stdout, r.stdout + r.stderr

@@ -12,7 +12,8 @@ import inspect
 import pkgutil
 import subprocess
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

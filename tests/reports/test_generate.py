@@ -63,7 +63,7 @@ def test_schedule_generates_due_reports_once(live, tmp_path: Path) -> None:
              "out_dir": str(tmp_path / "scheduled")}
     settings = ledger.settings.model_copy(update={
         "reports": ledger.settings.reports.model_copy(update={"schedules": (ReportSchedule(**sched),)})})
-    now = dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 1, 6, 0, tzinfo=dt.UTC)
     written = run_due_reports(settings, led, now)
     assert [p.name for p in written] == ["article12-all-2026-10-01_2026-10-31.json"]
     assert _reports(con)[-1]["sha256"] == hashlib.sha256(written[0].read_bytes()).hexdigest()
