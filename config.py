@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from ledgergate.errors import LedgergateError
+from ledgergate.governance.config import GovernanceConfig
 from ledgergate.ingest.config import MlflowConfig
 from ledgergate.schemas.policy import PolicyBundle
 
@@ -99,6 +100,7 @@ class Topics(_Frozen):
     decisions: str
     responses: str
     policies: str
+    governance: str
     audit: str
     dead_letters: str
     replies_prefix: str
@@ -108,6 +110,7 @@ class Topics(_Frozen):
         return cls(
             requests=f"{prefix}.requests", held=f"{prefix}.requests.held", decisions=f"{prefix}.decisions",
             responses=f"{prefix}.responses", policies=f"{prefix}.policies",
+            governance=f"{prefix}.governance",
             audit=f"{prefix}.audit", dead_letters=f"{prefix}.dead-letters",
             replies_prefix=f"{prefix}.replies.",
         )
@@ -243,6 +246,10 @@ class RouteConfig(_Frozen):
     allowed_roles: tuple[str, ...] = Field(min_length=1, description="deny by default: callers need one of these")
     allowed_tenants: tuple[str, ...] = Field((), description="empty: any tenant")
     purpose: str = ""
+    annex_iii: str = Field(
+        "", description="the Annex III (Regulation (EU) 2024/1689) high-risk category of this use, e.g. "
+                        "'5(b) creditworthiness assessment of natural persons'; 'none' if it is not one; "
+                        "empty: not assessed (the Article 12 report says so)")
 
     @field_validator("path_prefix")
     @classmethod
@@ -292,8 +299,15 @@ class ReportsConfig(_Frozen):
     provider: str = "ledgergate deployment"
     deployer: str = ""
     regime: str = "Regulation (EU) 2024/1689 (AI Act)"
-    application_date: dt.date = dt.date(2027, 12, 2)
-    application_note: str = "Annex III high-risk obligations apply from this date (moved by the Digital Omnibus)"
+    # The date in the Regulation as published (Art. 113). The Digital Omnibus
+    # proposal would move Annex III obligations later; a proposal is not law, so
+    # the report states the adopted date and names the proposal as pending.
+    application_date: dt.date = dt.date(2026, 8, 2)
+    application_note: str = (
+        "Annex III high-risk obligations apply from this date under Art. 113 of Regulation (EU) 2024/1689 "
+        "as published. The Digital Omnibus proposal would postpone them (to as late as 2 December 2027); "
+        "it is shown here as a proposal, not as settled law: set reports.application_date and "
+        "reports.application_note once its adoption is confirmed")
     loan_field: str = Field("loan_id", description="request metadata field holding a loan or case-file reference")
     schedules: tuple[ReportSchedule, ...] = ()
 
@@ -311,6 +325,7 @@ class Settings(_Frozen):
     worker: WorkerConfig = WorkerConfig()
     reports: ReportsConfig = ReportsConfig()
     mlflow: MlflowConfig = MlflowConfig()
+    governance: GovernanceConfig = GovernanceConfig()
 
     @model_validator(mode="after")
     def _references(self) -> "Settings":

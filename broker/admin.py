@@ -25,6 +25,8 @@ def topic_specs(topics: Topics, partitions: int, replication: int = 1) -> list[N
     specs = [NewTopic(t, partitions, replication) for t in keyed]
     specs.append(NewTopic(topics.policies, 1, replication,
                           topic_configs={"cleanup.policy": "compact"}))
+    # human facts: one partition (one order for every reader), kept, not compacted
+    specs.append(NewTopic(topics.governance, 1, replication))
     return specs
 
 

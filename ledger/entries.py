@@ -87,3 +87,36 @@ def from_report(report: Mapping[str, Any], *, recorded_at_us: int, by: str) -> d
         "metadata": {},
         "worker_id": by,
     }
+
+
+def from_governance(ev: Mapping[str, Any], *, recorded_at_us: int) -> dict[str, Any]:
+    """The ledger entry for one GovernanceEvent (a human fact: incident step, override, suspension).
+
+    The actor is the record's principal and the action its outcome; the fact's
+    own fields go to ``metadata`` (a derived, queryable column) as strings, so
+    reports select them in SQL without a new table.
+    """
+    subject = ev.get("subject") or {}
+    fields = {
+        "event_id": ev["event_id"], "action": ev["action"], "at_us": ev["at_us"],
+        "entered_at_us": ev["entered_at_us"], "reason": ev.get("reason"),
+        "incident_id": ev.get("incident_id"), "classification": ev.get("classification"),
+        "detected_at_us": ev.get("detected_at_us"),
+        "concerns": ",".join(ev.get("concerns") or []) or None,
+        "notified_to": ev.get("notified_to"), "decision_id": ev.get("decision_id"),
+        "request_id": ev.get("request_id"), "request_hash": ev.get("request_hash"),
+        "subject_person": subject.get("person"), "subject_tenant": subject.get("tenant"),
+        "allow_until_us": ev.get("allow_until_us"),
+    }
+    return {
+        "kind": "governance",
+        "recorded_at_us": recorded_at_us,
+        "decision_id": ev.get("decision_id"),
+        "principal": dict(ev["actor"]),
+        "source": "governance",
+        "route_id": ev.get("route_id"),
+        "outcome": ev["action"],
+        "explanation": ev.get("reason"),
+        "metadata": {k: str(v) for k, v in fields.items() if v is not None},
+        "worker_id": "cli",
+    }

@@ -74,6 +74,8 @@ class LedgerSink:
                     entries.append(entry_mod.from_decision(rec, recorded_at_us=now))
                 elif name == "ResponseEvent":
                     entries.append(entry_mod.from_response(rec, recorded_at_us=now))
+                elif name == "GovernanceEvent":
+                    entries.append(entry_mod.from_governance(rec, recorded_at_us=now))
                 else:
                     raise SchemaError(f"a {name} message does not belong on {m.topic}")
             except (SchemaError, KeyError, TypeError) as exc:
@@ -334,7 +336,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     writer.load()
     ops = LedgerOps(con, Path(led.keys_dir))
     topics = settings.topics
-    sink = LedgerSink(writer, default_codec(), topics=[topics.decisions, topics.responses],
+    sink = LedgerSink(writer, default_codec(), topics=[topics.decisions, topics.responses, topics.governance],
                       batch_max=led.batch_max, linger_ms=led.batch_linger_ms,
                       from_beginning=from_beginning)
 

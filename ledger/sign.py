@@ -27,7 +27,7 @@ from .errors import RecordError
 AUDIT_RECORD = "AuditRecord"
 CHECKPOINT = "Checkpoint"
 ZERO_HASH_HEX = "0" * 64
-KINDS = ("decision", "response", "report")
+KINDS = ("decision", "response", "report", "governance")
 # Kinds whose (kind, request_id) pair must be unique: one decision and one response per request.
 REQUEST_KEYED_KINDS = ("decision", "response")
 WRITER_FIELDS = ("record_id", "ledger_id", "seq", "prev_leaf_hash", "key_id")
@@ -79,6 +79,12 @@ def record_id_for(ledger_id: str, fields: Mapping[str, Any]) -> str:
         key = "\x1f".join(str(rep.get(k)) for k in
                           ("kind", "period_from", "period_to", "tenant", "route_id", "sha256"))
         return str(uuid.uuid5(_RECORD_NS, f"{ledger_id}\x1freport\x1f{key}"))
+    if kind == "governance":  # a human fact: keyed by its event id, so a redelivery is a duplicate
+        event_id = (fields.get("metadata") or {}).get("event_id")
+        if not event_id:
+            raise RecordError("governance entry has no metadata.event_id: expected the GovernanceEvent's "
+                              "event_id (gov_...), which keys its record")
+        return str(uuid.uuid5(_RECORD_NS, f"{ledger_id}\x1fgovernance\x1f{event_id}"))
     raise RecordError(f"entry kind {kind!r} is not one of {', '.join(KINDS)}")
 
 

@@ -40,6 +40,7 @@ SCHEMA_NAMES = (
     "AuditRecord",
     "Checkpoint",
     "SignedEnvelope",
+    "GovernanceEvent",
 )
 
 

@@ -1,0 +1,10 @@
+"""The exception of the governance package."""
+
+from __future__ import annotations
+
+
+class GovernanceError(Exception):
+    """A human fact cannot be built, checked or applied as asked.
+
+    The message names the bad value, what was expected and the fix.
+    """
