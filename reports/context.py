@@ -27,11 +27,12 @@ class RouteInfo:
     policy: str
     models: tuple[str, ...] = ()
     upstream_model: str | None = None
+    annex_iii: str = ""
 
     def facts(self) -> dict[str, Any]:
         return {"id": self.id, "purpose": self.purpose, "upstream": self.upstream,
                 "mode": self.mode, "policy": self.policy, "models": list(self.models),
-                "upstream_model": self.upstream_model}
+                "upstream_model": self.upstream_model, "annex_iii": self.annex_iii}
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ class ReportContext:
             retention_days=settings.ledger.retention_days,
             routes=tuple(RouteInfo(id=r.id, purpose=r.purpose, upstream=r.upstream, mode=r.mode,
                                    policy=r.policy, models=tuple(r.models),
-                                   upstream_model=r.upstream_model) for r in settings.routes),
+                                   upstream_model=r.upstream_model, annex_iii=r.annex_iii)
+                         for r in settings.routes),
             upstreams=tuple(UpstreamInfo(id=u.id, vendor=u.vendor, kind=u.kind, base_url=u.base_url)
                             for u in settings.upstreams),
             bundles=tuple(BundleInfo(id=b.id, version=b.version, owner=b.owner, reviewed=b.reviewed,

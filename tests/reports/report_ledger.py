@@ -4,7 +4,11 @@ The scenario covers October 2026 (plus a few records before and after, which a
 report for October must not count): three routes (one in observe mode), two
 tenants, four people, every decision and response outcome, prompt injection,
 secrets and PHI, a policy version change, an upstream model change, a broker
-outage, a human override, loan-tagged requests and one report record.
+outage, loan-tagged requests, one report record, requests refused at the gate
+and human facts built by the real governance and ledger-entry code: incidents
+notified after 40 h (missed) and 10 h (met), one triaged as not an incident,
+one never notified (missed), one still within its window (open), an override
+whose window allowed a re-sent request, and a route suspended and resumed.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from typing import Any
 import duckdb
 
 from ledgergate.config import Settings, settings_from_mapping
+from ledgergate.governance import facts as gfacts
 from ledgergate.ledger import keys as lkeys
+from ledgergate.ledger.entries import from_governance
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, connect
 from ledgergate.ledger.verify import verify
 from ledgergate.reports.context import ReportContext
@@ -105,8 +111,6 @@ def scenario() -> list[dict[str, Any]]:
         meta: dict[str, str] = {}
         if route == "underwriting":
             meta["loan_id"] = f"LN-{1000 + i % 9}"
-        if i == 100:
-            meta["override_by"] = "dana"
         principal = {"person": person, "tenant": tenant, "roles": roles, "auth_method":
                      "api_key" if person == "svc-batch" else "jwt"}
         base = {"request_id": f"req-{i:05d}", "principal": principal, "source": "proxy",
@@ -151,8 +155,84 @@ def scenario() -> list[dict[str, Any]]:
                 "report": {"kind": "article12", "period_from": "2026-09-01", "period_to": "2026-09-30",
                            "tenant": None, "route_id": None, "sha256": "c3" * 32, "filename": "sept.html"},
                 "metadata": {}, "worker_id": "w1"})
+    out += gate_refusals()
     out.sort(key=lambda e: e["recorded_at_us"])
+    facts = human_facts(out)
+    out += facts
+    out.sort(key=lambda e: e["recorded_at_us"])
+    for f in facts:  # incident.open names its detections by seq: the position once sorted
+        if f["metadata"].get("concerns"):
+            f["metadata"]["concerns"] = str(next(k for k, e in enumerate(out) if e is f["_concerns"]))
+    for f in facts:
+        f.pop("_concerns", None)
     return out
+
+
+H = 3_600_000_000
+RITA = gfacts.actor("rita", "acme", ["reviewer"], "jwt")
+SEC = gfacts.actor("sam", "acme", ["security"], "jwt")
+
+
+def gate_refusals() -> list[dict[str, Any]]:
+    """Requests refused before any policy ran (engineer audit's outcomes)."""
+    out = []
+    for k, (route, outcome, status) in enumerate([("-", "refused-auth", 401), ("-", "refused-auth", 401),
+                                                   ("assistant", "refused-forbidden", 403),
+                                                   ("telemetry", "refused-suspended", 503)]):
+        t = us(dt.datetime(2026, 10, 21, 10 + k, tzinfo=dt.timezone.utc))
+        out.append({"kind": "response", "request_id": f"gate-{k}", "recorded_at_us": t, "received_at_us": t,
+                    "answered_at_us": t, "principal": {"person": "anonymous", "tenant": "unknown", "roles": [],
+                                                       "auth_method": "none"},
+                    "source": "proxy", "route_id": route, "mode": "none", "endpoint": "chat.completions",
+                    "outcome": outcome, "forwarded": "none", "status": status, "metadata": {}})
+    return out
+
+
+def _gov(ev: dict[str, Any], concerns: dict[str, Any] | None = None) -> dict[str, Any]:
+    e = from_governance(ev, recorded_at_us=ev["entered_at_us"])
+    e["_concerns"] = concerns
+    return e
+
+
+def human_facts(out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Incidents, an override and a suspension over the scenario's detections (real builders)."""
+    det = [e for e in out if e["kind"] == "decision" and e["outcome"] == "block"
+           and OCTOBER.start_us <= e["recorded_at_us"] < OCTOBER.end_us]
+    facts: list[dict[str, Any]] = []
+    plans = [(det[2], "incident", 40), (det[10], "incident", 10), (det[20], "not-incident", None),
+             (det[-8], "incident", None), (det[-1], "incident", None)]
+    for k, (d, cls, notify_h) in enumerate(plans):
+        t = d["recorded_at_us"]
+        op = gfacts.incident_open(SEC, t + H, t + H, concerns=["0"], detected_at_us=None, reason=f"case {k}",
+                                  event_id=f"gov_open{k}")
+        facts.append(_gov(op, d))
+        inc = op["incident_id"]
+        facts.append(_gov(gfacts.incident_triage(SEC, t + 2 * H, t + 2 * H, incident_id=inc, classification=cls,
+                                                 reason="triaged", event_id=f"gov_triage{k}")))
+        if notify_h is not None:
+            # the notice is entered later and back-dated to when it was given: both times are kept
+            facts.append(_gov(gfacts.incident_notify(SEC, t + notify_h * H, t + (notify_h + 3) * H, incident_id=inc,
+                                                     notified_to="Fannie Mae information security",
+                                                     event_id=f"gov_notify{k}")))
+    blocked = det[5]
+    ov = gfacts.override(RITA, blocked["recorded_at_us"] + H, blocked["recorded_at_us"] + H,
+                         decision={**blocked, "metadata": {**blocked["metadata"], "request_hash": "ab" * 32}},
+                         reason="false positive: documentation sample", allow_for_s=900, max_allow_for_s=3600,
+                         event_id="gov_override0")
+    facts.append(_gov(ov))
+    t = ov["entered_at_us"] + 60_000_000
+    resent = {**blocked, "request_id": "req-resent", "decision_id": "dec-resent", "recorded_at_us": t,
+              "decided_at_us": t, "received_at_us": t, "rule_id": "human-override", "outcome": "allow",
+              "metadata": {**blocked["metadata"], "override_id": ov["event_id"], "request_hash": "ab" * 32},
+              "explanation": f"allowed by human override {ov['event_id']}"}
+    resent["_concerns"] = None
+    facts.append(resent)
+    sus = us(dt.datetime(2026, 10, 21, 9, tzinfo=dt.timezone.utc))
+    for k, action in enumerate(("route.suspend", "route.resume")):
+        facts.append(_gov(gfacts.route_change(action, RITA, sus + k * 24 * H, sus + k * 24 * H,
+                                              route_id="telemetry", known_routes=["telemetry"],
+                                              reason="risk identified", event_id=f"gov_route{k}")))
+    return facts
 
 
 @dataclass
