@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ledgergate.errors import LedgergateError
 
-class GovernanceError(Exception):
+
+class GovernanceError(LedgergateError):
     """A human fact cannot be built, checked or applied as asked.
 
     The message names the bad value, what was expected and the fix.

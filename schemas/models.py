@@ -188,7 +188,34 @@ class SignedEnvelope(_Rec):
     signature: bytes
 
 
+GovernanceAction = Literal["incident.open", "incident.triage", "incident.notify", "incident.close",
+                           "override", "route.suspend", "route.resume"]
+
+
+class GovernanceEvent(_Rec):
+    """A human fact recorded through the CLI (see GovernanceEvent.avsc)."""
+
+    event_id: str = Field(min_length=1)
+    action: GovernanceAction
+    at_us: int
+    entered_at_us: int
+    actor: Principal
+    reason: str | None = None
+    incident_id: str | None = None
+    classification: Literal["incident", "not-incident"] | None = None
+    detected_at_us: int | None = None
+    concerns: list[str] = []
+    notified_to: str | None = None
+    decision_id: str | None = None
+    request_id: str | None = None
+    request_hash: str | None = None
+    subject: Principal | None = None
+    route_id: str | None = None
+    allow_until_us: int | None = None
+
+
 MODELS: dict[str, type[_Rec]] = {
     "RequestEvent": RequestEvent, "Decision": Decision, "ResponseEvent": ResponseEvent,
     "AuditRecord": AuditRecord, "Checkpoint": Checkpoint, "SignedEnvelope": SignedEnvelope,
+    "GovernanceEvent": GovernanceEvent,
 }
