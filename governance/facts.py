@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .errors import GovernanceError
 
@@ -67,7 +68,7 @@ def check_times(at_us: int, entered_at_us: int, max_backdate_days: int) -> None:
 def _iso(us: int) -> str:
     import datetime as dt
 
-    return (dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=us)).isoformat()
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).isoformat()
 
 
 def _base(action: str, who: Mapping[str, Any], at_us: int, entered_at_us: int,

@@ -9,12 +9,28 @@ any other report.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from . import figures as fig
 from . import governance as gov
-from .base import (US_PER_DAY, Period, Progress, Query, Runner, Scope, as_int, as_num,
-                   check_period, check_scope, iso_us, jsonable, tables, us_of, utc_now)
+from .base import (
+    US_PER_DAY,
+    Period,
+    Progress,
+    Query,
+    Runner,
+    Scope,
+    as_int,
+    as_num,
+    check_period,
+    check_scope,
+    iso_us,
+    jsonable,
+    tables,
+    us_of,
+    utc_now,
+)
 from .context import ReportContext
 
 # Gaps longer than this between refused-unavailable responses start a new outage.
@@ -241,7 +257,8 @@ def _retention(run: Runner, tabs: set[str], ctx: ReportContext, at: dt.datetime)
         "legal_holds_configured": list(ctx.legal_holds),
     }
     if "pruned" in tabs:
-        qp, rows = run("pruned record ranges", "SELECT from_seq, to_seq, pruned_at_us, reason FROM pruned ORDER BY from_seq")
+        qp, rows = run("pruned record ranges",
+                       "SELECT from_seq, to_seq, pruned_at_us, reason FROM pruned ORDER BY from_seq")
         out["q_pruned"] = qp
         out["pruned"] = [{"from_seq": a, "to_seq": b, "records": as_int(b) - as_int(a) + 1,
                           "pruned_at": iso_us(t), "reason": why} for a, b, t, why in rows]
@@ -253,7 +270,7 @@ def _retention(run: Runner, tabs: set[str], ctx: ReportContext, at: dt.datetime)
         # µs columns (from_us, to_us, created_at_us) are shown as UTC times
         out["legal_holds"] = {"q": qh, "columns": [c.removesuffix("_us") for c in cols],
                               "rows": [[iso_us(v) if c.endswith("_us") and isinstance(v, int) else jsonable(v)
-                                        for c, v in zip(cols, r)] for r in rows]}
+                                        for c, v in zip(cols, r, strict=True)] for r in rows]}
     return out
 
 
@@ -270,7 +287,8 @@ def _integrity_appendix(run: Runner, tabs: set[str], scope: Scope, checkpoints: 
     return {
         "provision": "Art. 12(1), Art. 19(1)",
         "method": {"signature": "Ed25519 (RFC 8032) over the canonical Avro single-object-encoded bytes of each record",
-                   "tree": "RFC 9162 Merkle tree: leaf = SHA-256(0x00 || record bytes), node = SHA-256(0x01 || left || right)",
+                   "tree": ("RFC 9162 Merkle tree: leaf = SHA-256(0x00 || record bytes), "
+                            "node = SHA-256(0x01 || left || right)"),
                    "checkpoints": "signed tree heads (tree size, root hash, time, key id), each also Ed25519-signed"},
         "establishes": integrity["establishes"],
         "q_keys": qk, "keys": keys,

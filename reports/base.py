@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Protocol, Sequence, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .errors import ReportError
 
@@ -53,7 +54,7 @@ class DuckDBQuery:
         self._conn = conn
 
     @classmethod
-    def open(cls, path: str | Path) -> "DuckDBQuery":
+    def open(cls, path: str | Path) -> DuckDBQuery:
         """Open ``path`` read-only; raise ReportError if it cannot be opened."""
         import duckdb
 
@@ -73,7 +74,7 @@ class DuckDBQuery:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> "DuckDBQuery":
+    def __enter__(self) -> DuckDBQuery:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -98,7 +99,7 @@ class Period:
                               "expected from <= to; swap the two dates")
 
     @classmethod
-    def parse(cls, start: str | dt.date, end: str | dt.date) -> "Period":
+    def parse(cls, start: str | dt.date, end: str | dt.date) -> Period:
         """Build a period from ``YYYY-MM-DD`` strings (or dates)."""
         return cls(_parse_date("from", start), _parse_date("to", end))
 
@@ -120,7 +121,7 @@ class Period:
                 "start_us": self.start_us, "end_us_exclusive": self.end_us, "time_zone": "UTC"}
 
 
-def check_period(period: Any) -> "Period":
+def check_period(period: Any) -> Period:
     if not isinstance(period, Period):
         raise ReportError(f"period {period!r} is not a Period: build one with "
                           "Period.parse('2026-10-01', '2026-10-31')")
@@ -150,21 +151,21 @@ def iso_us(us: int | None) -> str | None:
     """ISO 8601 UTC text of a microsecond timestamp (``None`` stays ``None``)."""
     if us is None:
         return None
-    t = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=int(us))
+    t = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def utc_now(now: dt.datetime | None) -> dt.datetime:
     if now is None:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         raise ReportError(f"now {now.isoformat()} has no time zone: pass an aware datetime, "
                           "e.g. datetime.now(timezone.utc)")
-    return now.astimezone(dt.timezone.utc)
+    return now.astimezone(dt.UTC)
 
 
 def us_of(t: dt.datetime) -> int:
-    delta = t - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    delta = t - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

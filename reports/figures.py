@@ -7,10 +7,10 @@ returns plain JSON-able facts carrying the query id (``q``) and seq ranges.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Mapping, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
-from .base import (US_PER_DAY, Period, Runner, Scope, as_int, day_number, day_of, iso_us,
-                   jsonable)
+from .base import US_PER_DAY, Period, Runner, Scope, as_int, day_number, day_of, iso_us, jsonable
 from .context import ReportContext
 from .errors import ReportError
 
@@ -201,7 +201,7 @@ def _changes(rows: list[dict[str, Any]], key: str, fields: tuple[str, ...]) -> l
     out = []
     for k in sorted({r[key] for r in rows if r[key] is not None}):
         seen = [r for r in rows if r[key] == k]
-        for before, after in zip(seen, seen[1:]):
+        for before, after in zip(seen, seen[1:], strict=False):
             out.append({key: k, **{f"from_{f}": before[f] for f in fields},
                         **{f"to_{f}": after[f] for f in fields},
                         "first_seq_after": after["seq_first"], "at": after["first_at"]})

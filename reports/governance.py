@@ -216,7 +216,8 @@ def _facts(run: Runner, scope: Scope, purpose: str, actions: tuple[str, ...]) ->
 
     marks = ", ".join("?" for _ in actions)
     qid, rows = run.rows(FactRow, purpose, f"""
-        SELECT seq, recorded_at_us, outcome, person, tenant, route_id, json_extract_string(metadata, '$.reason'), metadata
+        SELECT seq, recorded_at_us, outcome, person, tenant, route_id,
+               json_extract_string(metadata, '$.reason'), metadata
         FROM records WHERE {scope.where} AND kind = 'governance' AND outcome IN ({marks})
         ORDER BY seq LIMIT {MAX_LISTED}""", [*scope.params, *actions])
     out = []

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from . import figures as fig
 from . import governance as gov
-from .base import (Period, Progress, Query, Runner, Scope, as_int, check_period, check_scope, iso_us, us_of,
-                   utc_now)
+from .base import Period, Progress, Query, Runner, Scope, as_int, check_period, check_scope, iso_us, us_of, utc_now
 from .context import ReportContext
 
 # LL-2026-04: safeguards are reviewed at least annually.
@@ -61,7 +61,8 @@ def _inventory(run: Runner, scope: Scope, context: ReportContext, models: dict[s
             "first_at": iso_us(r.first_us), "last_at": iso_us(r.last_us),
             "seq_first": r.seq_first, "seq_last": r.seq_last})
     seen = {r["route_id"] for r in rows}
-    unused = [rc.facts() for rc in context.routes if rc.id not in seen and (scope.route is None or rc.id == scope.route)]
+    unused = [rc.facts() for rc in context.routes
+              if rc.id not in seen and (scope.route is None or rc.id == scope.route)]
     return {"q": qi, "q_models": models["q"], "rows": rows, "unused_routes": unused}
 
 
