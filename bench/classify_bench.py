@@ -44,7 +44,7 @@ def _vanilla(rows: list[dict]) -> tuple[float, list[dict]]:
     results = [analyzer.analyze(r["text"], language="en", score_threshold=0.5) for r in rows]
     dt = time.perf_counter() - t0
     preds = []
-    for r, res in zip(rows, results):
+    for r, res in zip(rows, results, strict=True):
         ents = [x for x in res if x.entity_type in wanted]
         red = anonymizer.anonymize(text=r["text"], analyzer_results=res).text
         preds.append({

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ledgergate.config import default_settings
 from ledgergate.broker import EmbeddedBroker, ensure_topics, free_port, topic_specs
+from ledgergate.config import default_settings
 from ledgergate.ingest import MlflowConfig, run_ingest
 from ledgergate.ingest.mapping import parse_trace, trace_events, validate_event
 

@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ledger"))
 
-from ledger_testkit import LEDGER_ID, T0, make_entry  # noqa: E402
 from ledgergate.ledger import keys as lkeys  # noqa: E402
 from ledgergate.ledger.bundle import export, verify_bundle  # noqa: E402
 from ledgergate.ledger.sign import complete_record, derive_columns, encode_record  # noqa: E402
-from ledgergate.ledger.store import (LedgerReader, LedgerWriter, _column_arrays,  # noqa: E402
-                                     _INSERT_RECORDS, connect)
+from ledgergate.ledger.store import _INSERT_RECORDS, LedgerReader, LedgerWriter, _column_arrays, connect  # noqa: E402
 from ledgergate.ledger.verify import default_workers, verify  # noqa: E402
+
+from ledger_testkit import LEDGER_ID, T0, make_entry  # noqa: E402
 
 
 def main() -> None:

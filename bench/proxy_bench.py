@@ -34,9 +34,8 @@ from typing import Any
 
 import yaml
 
-from ledgergate.config import UpstreamConfig
 from ledgergate.broker import EmbeddedBroker, ensure_topics, free_port, port_open, topic_specs
-from ledgergate.config import Topics
+from ledgergate.config import Topics, UpstreamConfig
 
 PY = sys.executable
 KEY = "lgk_bench_" + uuid.uuid4().hex

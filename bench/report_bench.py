@@ -16,8 +16,9 @@ import argparse
 import datetime as dt
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import duckdb
 
@@ -46,10 +47,12 @@ SELECT i AS seq,
        ['analyst'] AS roles, 'jwt' AS auth_method,
        ['assistant', 'telemetry', 'underwriting', 'claims'][i // 2 % 4 + 1] AS route_id,
        CASE WHEN i // 2 % 4 = 2 THEN 'mlflow' ELSE 'openai' END AS upstream_id,
-       CASE WHEN i // 2 % 4 = 2 AND i > ?/2 THEN 'uw-llm-2' WHEN i // 2 % 4 = 2 THEN 'uw-llm-1' ELSE 'gpt-4o' END AS model,
+       CASE WHEN i // 2 % 4 = 2 AND i > ?/2 THEN 'uw-llm-2'
+            WHEN i // 2 % 4 = 2 THEN 'uw-llm-1' ELSE 'gpt-4o' END AS model,
        'proxy' AS source,
        CASE WHEN i // 2 % 4 = 1 THEN 'observe' ELSE 'enforce' END AS mode,
-       CASE WHEN i % 2 = 0 THEN (CASE WHEN c IN (3, 5) THEN 'block' WHEN c IN (7, 11, 13) THEN 'redact' ELSE 'allow' END)
+       CASE WHEN i % 2 = 0
+            THEN (CASE WHEN c IN (3, 5) THEN 'block' WHEN c IN (7, 11, 13) THEN 'redact' ELSE 'allow' END)
             ELSE (CASE WHEN c IN (3, 5) AND i // 2 % 4 <> 1 THEN 'refused-policy'
                        WHEN i // 2 % 997 = 0 THEN 'refused-unavailable'
                        WHEN i // 2 % 101 = 0 THEN 'refused-timeout'
@@ -75,7 +78,7 @@ def build(path: Path, n: int) -> None:
     con = duckdb.connect(str(path))
     try:
         con.execute(SCHEMA_SQL)
-        start_us = int(dt.datetime(START.year, START.month, START.day, tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
+        start_us = int(dt.datetime(START.year, START.month, START.day, tzinfo=dt.UTC).timestamp()) * 1_000_000
         step = max(1, DAYS * 86_400_000_000 // max(n // 2, 1))
         con.execute(GENERATE, [n, n, n, start_us, step, n])
         con.execute("INSERT INTO checkpoints SELECT s, repeat('ab', 32), ? + s * ?, 'k1', NULL, NULL "
@@ -119,7 +122,7 @@ def main() -> None:
         print(f"built {args.records:,} UNSIGNED records (bulk range() insert, query/render speed only) "
               f"in {t_build:.1f} s")
         period = Period(START, START + dt.timedelta(days=DAYS - 1))
-        now = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+        now = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
         integrity = {"ok": True, "problems": [], "checked_records": args.records, "checkpoints": 0}
         ctx = context()
         with DuckDBQuery.open(path) as q:

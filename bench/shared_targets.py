@@ -21,7 +21,6 @@ harness's own BENCH_WORK / BENCH_VENVS / BENCH_UPSTREAM_PORT / BENCH_PORT_BASE.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 import sys
@@ -147,7 +146,7 @@ def _entry(mode: str) -> dict:
         "setup": LEDGERGATE_BIN + " keys generate --dir {dir}/keys",
         "cmd": LEDGERGATE_BIN + " up --config {dir}/ledgergate.yaml --workers 1",
         "env": {"PYTHONUNBUFFERED": "1"},
-        "url": "http://127.0.0.1:{port}/r/%s/v1/chat/completions" % mode,
+        "url": "http://127.0.0.1:{port}/r/" + mode + "/v1/chat/completions",
         "model": "mock-gpt",
         "headers": ["Authorization: Bearer lgk_{key}"],
         "notes": ("whole pipeline in one process group: embedded Tansu broker, ledger service, "
@@ -214,14 +213,14 @@ def _wait_first_success(url, body, headers, group, t0, timeout):
         import time
         while time.monotonic() - t0 < timeout:
             if not group.alive():
-                raise RuntimeError("exited during start, see %s" % group.log_path)
+                raise RuntimeError(f"exited during start, see {group.log_path}")
             with open(group.log_path, "rb") as f:
                 if b"ledgergate is up" in f.read():
                     _ALL_UP[group.log_path] = round(time.monotonic() - t0, 3)
                     break
             time.sleep(0.05)
         else:
-            raise RuntimeError("not all parts up within %ss, see %s" % (timeout, group.log_path))
+            raise RuntimeError(f"not all parts up within {timeout}s, see {group.log_path}")
     return first
 
 
@@ -233,7 +232,7 @@ def _bench_target_all_up(name, spec, idx, a, upstream, run_dir, *rest, **kw):
     log = os.path.join(run_dir, name, "server.log")
     if log in _ALL_UP:
         res["all_parts_up_s"] = _ALL_UP[log]
-        res["notes"] = res.get("notes", "") + " Load started after all parts were up (%.2fs)." % _ALL_UP[log]
+        res["notes"] = res.get("notes", "") + f" Load started after all parts were up ({_ALL_UP[log]:.2f}s)."
     return res
 
 

@@ -215,7 +215,7 @@ def fake_upstream(host: str = "127.0.0.1", port: int = 0, app: FakeUpstream | No
         port = free_port()
     fake = app or FakeUpstream()
     server = uvicorn.Server(_config(fake, host, port))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # not the main thread
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # not the main thread
     thread = threading.Thread(target=server.run, name=f"fake-upstream-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, Protocol, Sequence
+from typing import Any, Literal, Protocol
 
 from .errors import LogBackError, SourceError
 from .sources import probe_tracking_server
@@ -44,11 +45,11 @@ class Query(Protocol):
 
 
 def _iso(us: int) -> str:
-    return dt.datetime.fromtimestamp(us / 1e6, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(us / 1e6, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _day_us(d: dt.date) -> int:
-    return int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
+    return int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp()) * 1_000_000
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class MetricsPeriod:
                                "MetricsPeriod.days(...) or MetricsPeriod.previous(...)")
 
     @classmethod
-    def days(cls, first: dt.date, last: dt.date | None = None) -> "MetricsPeriod":
+    def days(cls, first: dt.date, last: dt.date | None = None) -> MetricsPeriod:
         """Whole UTC days, ``first`` to ``last`` inclusive (one day if ``last`` is omitted)."""
         last = last or first
         if last < first:
@@ -74,7 +75,7 @@ class MetricsPeriod:
         return cls(_day_us(first), _day_us(last) + US_PER_DAY)
 
     @classmethod
-    def parse(cls, text: str) -> "MetricsPeriod":
+    def parse(cls, text: str) -> MetricsPeriod:
         """``YYYY-MM-DD`` or ``YYYY-MM-DD..YYYY-MM-DD`` (days inclusive), for the CLI."""
         first, _, last = text.partition("..")
         try:
@@ -86,12 +87,12 @@ class MetricsPeriod:
         return cls.days(d1, d2)
 
     @classmethod
-    def previous(cls, every: Every, now_us: int) -> "MetricsPeriod":
+    def previous(cls, every: Every, now_us: int) -> MetricsPeriod:
         """The last complete hour, UTC day or ISO week (Monday first) before ``now_us``."""
         if every == "hourly":
             end = now_us - now_us % US_PER_HOUR
             return cls(end - US_PER_HOUR, end)
-        today = dt.datetime.fromtimestamp(now_us / 1e6, dt.timezone.utc).date()
+        today = dt.datetime.fromtimestamp(now_us / 1e6, dt.UTC).date()
         if every == "daily":
             return cls.days(today - dt.timedelta(days=1))
         if every == "weekly":

@@ -28,8 +28,9 @@ import binascii
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -126,7 +127,7 @@ def _str_map(v: Any) -> dict[str, str]:
 def _metric_map(v: Any) -> dict[str, float]:
     """Latest value of each metric (export-import keeps the whole history)."""
     out: dict[str, float] = {}
-    items: Iterable[tuple[str, Any]]
+    items: Iterable[tuple[Any, Any]]
     if isinstance(v, Mapping):
         items = v.items()
     elif isinstance(v, list):
@@ -181,7 +182,7 @@ def _time_ms(v: Any) -> int | None:
         except ValueError:
             return None
         if t.tzinfo is None:
-            t = t.replace(tzinfo=dt.timezone.utc)
+            t = t.replace(tzinfo=dt.UTC)
         return int(t.timestamp() * 1000)
     return None
 
@@ -237,7 +238,8 @@ def _parse_span(s: Any, where: str, index: int) -> SpanRecord:
     span = _obj(s, where, f"span {index}")
     attrs_raw = span.get("attributes") or {}
     attrs = {k: _json_attr(v) for k, v in attrs_raw.items()} if isinstance(attrs_raw, Mapping) else {}
-    ctx = span.get("context") if isinstance(span.get("context"), Mapping) else {}
+    ctx_raw = span.get("context")
+    ctx: Mapping[str, Any] = ctx_raw if isinstance(ctx_raw, Mapping) else {}
     sid = span_id_hex(span.get("span_id") or ctx.get("span_id"))
     if sid is None:
         raise ItemError(where, f"span {index} has no span_id: expected span_id (hex or base64)")

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from .errors import ItemError, SourceError
 from .mapping import RunRecord, TraceRecord, parse_run, parse_trace
@@ -159,12 +160,12 @@ class ExportSource:
             except ItemError as exc:
                 yield exc
                 continue
-            run = runs.get(trace.run_id) if trace.run_id else None
-            exp_id = trace.experiment_id or (run.experiment_id if run else None)
+            trace_run = runs.get(trace.run_id) if trace.run_id else None
+            exp_id = trace.experiment_id or (trace_run.experiment_id if trace_run else None)
             name = names.get(exp_id) if exp_id else None
             if not _selected(exp_id, name, self._wanted):
                 continue
-            yield TraceItem(trace, run, self._rel(p), name)
+            yield TraceItem(trace, trace_run, self._rel(p), name)
 
 
 # --------------------------------------------------------------------------- live server

@@ -9,8 +9,8 @@ whole id set in one rewrite.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .errors import StateError
 
@@ -34,7 +34,7 @@ class IngestState:
         self.path = Path(state_dir) / STATE_FILE
         self._con: sqlite3.Connection | None = None
 
-    def open(self) -> "IngestState":
+    def open(self) -> IngestState:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # the live source asks for watermarks from a worker thread (asyncio.to_thread);
@@ -59,7 +59,7 @@ class IngestState:
         try:
             for i in range(0, len(ids), 500):  # SQLite caps bound parameters per statement
                 chunk = ids[i:i + 500]
-                q = "SELECT request_id FROM sent WHERE request_id IN (%s)" % ",".join("?" * len(chunk))
+                q = f"SELECT request_id FROM sent WHERE request_id IN ({','.join('?' * len(chunk))})"
                 found.update(r[0] for r in self._db.execute(q, chunk))
         except sqlite3.Error as exc:
             raise StateError(f"cannot read the ingest state {self.path}: {exc}; delete the file "
@@ -101,7 +101,7 @@ class IngestState:
             self._con.close()
             self._con = None
 
-    def __enter__(self) -> "IngestState":
+    def __enter__(self) -> IngestState:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:

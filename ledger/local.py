@@ -13,13 +13,15 @@ from typing import Any
 
 from ledgergate.clock import now_us
 from ledgergate.ledger.entries import from_report
+from ledgergate.ledger.ops import LedgerOps
 from ledgergate.ledger.sign import decode_record
+from ledgergate.ledger.store import LedgerWriter
 
 
 class LocalLedger:
     """Reads through the service's ``LedgerOps``, appends report records through its writer."""
 
-    def __init__(self, ops: Any, writer: Any) -> None:
+    def __init__(self, ops: LedgerOps, writer: LedgerWriter) -> None:
         self._ops = ops
         self._writer = writer
 
@@ -33,5 +35,5 @@ class LocalLedger:
         self._writer.append_batch([from_report(report, recorded_at_us=now_us(), by=by)])
 
     def reports_done(self) -> list[dict[str, Any]]:
-        rows = self._ops.query("SELECT payload FROM records WHERE kind = 'report' ORDER BY seq")
+        rows = self.query("SELECT payload FROM records WHERE kind = 'report' ORDER BY seq")
         return [decode_record(bytes(payload)).get("report") or {} for (payload,) in rows]

@@ -85,11 +85,12 @@ def run_due_reports(settings: Settings, led: ScheduleLedger, now: dt.datetime) -
     schedules = settings.reports.schedules
     if not schedules:
         return []
-    done = [(rep.get("kind"), rep.get("period_from"), rep.get("period_to"), rep.get("tenant"))
-            for rep in led.reports_done()]
+    done: list[tuple[Any, Any, Any, Any]] = [
+        (rep.get("kind"), rep.get("period_from"), rep.get("period_to"), rep.get("tenant"))
+        for rep in led.reports_done()]
     tenants = [t for (t,) in led.query("SELECT DISTINCT tenant FROM records WHERE tenant IS NOT NULL ORDER BY 1")]
     written = []
-    by_kind = {s.kind: s for s in schedules}
+    by_kind: dict[str, Any] = {s.kind: s for s in schedules}
     for due in due_reports(schedules, last_runs_from_reports(done), now, tenants=tenants):
         sched = by_kind[due.kind]
         name = f"{due.kind}-{due.tenant or 'all'}-{due.period_from}_{due.period_to}.{sched.format}"

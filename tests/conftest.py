@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from ledgergate.config import Topics
 from ledgergate.broker import EmbeddedBroker, ensure_topics, free_port, topic_specs
-
+from ledgergate.config import Topics
 
 
 @pytest.fixture(scope="session")

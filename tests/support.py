@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -33,20 +35,15 @@ def write_config(directory: Path, *, bootstrap: str, prefix: str, group: str | N
     return path
 
 
-def start_cli(args: list[str], log: Path) -> "subprocess.Popen[bytes]":
+def start_cli(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     """Run a ledgergate subcommand as a real child process."""
-    import subprocess
-    import sys
-
     from ledgergate.broker import die_with_parent
 
     return subprocess.Popen([sys.executable, "-m", "ledgergate", *args], stdout=open(log, "wb"),
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
 
 
-def stop_proc(proc: "subprocess.Popen[bytes]", timeout: float = 15) -> int:
-    import subprocess
-
+def stop_proc(proc: subprocess.Popen[bytes], timeout: float = 15) -> int:
     if proc.poll() is None:
         proc.terminate()
         try:

@@ -7,7 +7,6 @@ ends with exactly one decision and one response record per request sent.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import uuid

@@ -11,8 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -25,10 +25,10 @@ for _k, _v in {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1",
 # --import-mode=importlib puts no test directory on sys.path; the testkit is shared
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ingest_testkit import MlflowData  # noqa: E402
-
-from ledgergate.config import Settings, default_settings  # noqa: E402
 from ledgergate.broker import EmbeddedBroker, free_port  # noqa: E402
+from ledgergate.config import Settings, default_settings  # noqa: E402
+
+from ingest_testkit import MlflowData  # noqa: E402
 
 
 @pytest.fixture(scope="session")

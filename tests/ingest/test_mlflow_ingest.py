@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_testkit import MlflowData, consume_requests
 
-from ledgergate.config import Settings
 from ledgergate.broker import free_port
+from ledgergate.config import Settings
 from ledgergate.ingest import (
     IngestConfigError,
     MlflowConfig,
     SourceError,
     run_ingest,
 )
+
+from ingest_testkit import MlflowData, consume_requests
 
 CFG = MlflowConfig(route_id="telemetry", roles=("data-scientist",), copy_tags=("loan_id",))
 
