@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import content, pii
+from . import content, learned, pii
 from .engine import ClassifyError, Span, register, registered
 from .person import PersonDetector
 from .secret import SecretDetector
@@ -45,6 +45,9 @@ BUILTINS: dict[str, Callable[[Any], Any]] = {
     "prompt-injection": lambda a: FunctionDetector(
         "prompt-injection", frozenset({"PROMPT_INJECTION"}), content.find_injection, with_doc=True
     ),
+    # Trained linear models over hashed n-grams: a few dozen microseconds per window.
+    "prompt-injection-model": learned.injection_model,
+    "mnpi-model": learned.mnpi_model,
     # spaCy-backed, so last.
     "person": lambda a: PersonDetector(a),
 }
