@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,8 @@ SOURCES = {
                    "latentinjection, smuggling, packagehallucination, web_injection/xss, other DAN files.",
     "dev.jsonl": "../shared/eval/classify-dev.jsonl (the issue's dev split; PROMPT_INJECTION / MNPI labels only; "
                  "family = its source pool)",
-    "written.jsonl": "written for ledgergate by train/written_pi.py and train/written_mnpi.py (Faker multi-locale, seed 16)",
+    "written.jsonl": "written for ledgergate by train/written_pi.py and train/written_mnpi.py "
+                     "(Faker multi-locale, seed 16)",
 }
 
 
@@ -38,7 +40,10 @@ def dev_rows() -> list[dict]:
     for line in DEV.read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
         src = r["source"]
-        fam = "dev-garak" if src.startswith("garak:") else "dev-presidio" if src.startswith("presidio") else "dev-" + src.split(":")[1].split("#")[0]
+        if src.startswith(("garak:", "presidio")):
+            fam = "dev-" + src.split("-")[0].split(":")[0]
+        else:
+            fam = "dev-" + src.split(":")[1].split("#")[0]
         out.append({"text": r["text"], "PROMPT_INJECTION": int("PROMPT_INJECTION" in r["categories"]),
                     "MNPI": int("MNPI" in r["categories"]), "family": fam})
     return out
@@ -56,6 +61,9 @@ def _write(name: str, rows: list[dict]) -> int:
 
 
 def main() -> int:
+    # Some Faker locales pick from sets, whose order follows string hashing: pin it.
+    if os.environ.get("PYTHONHASHSEED") != "0":
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHONHASHSEED": "0"})
     if DEV.is_file():
         print(f"{_write('dev.jsonl', dev_rows())} dev rows")
     n = _write("written.jsonl", written_pi.build() + written_mnpi.build())

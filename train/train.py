@@ -38,7 +38,8 @@ def load_corpus() -> list[dict]:
         path = DATA / entry["path"]
         got = hashlib.sha256(path.read_bytes()).hexdigest()
         if got != entry["sha256"]:
-            raise SystemExit(f"{path}: sha256 {got} does not match MANIFEST.json ({entry['sha256']}); rebuild the corpus or fix the manifest")
+            raise SystemExit(f"{path}: sha256 {got} does not match MANIFEST.json ({entry['sha256']}); "
+                             "rebuild the corpus or fix the manifest")
         rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return rows
 
@@ -78,8 +79,8 @@ def build(out_dir: Path) -> dict:
         np.save(path, w, allow_pickle=False)
         models[name] = {"label": label, "dim": dim, "C": c, "bias": round(b, 6), "threshold": THRESHOLD,
                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-    manifest = {"features": "word 1-2 grams + char 4-grams, crc32 hashed, binary, L2", "corpus_manifest_sha256": corpus_sha,
-                "models": models}
+    manifest = {"features": "word 1-2 grams + char 4-grams, crc32 hashed, binary, L2",
+                "corpus_manifest_sha256": corpus_sha, "models": models}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
 
@@ -90,22 +91,22 @@ def cross_family() -> tuple[list[tuple[str, str, int, float]], list[tuple[str, f
     split left out at once: precision / recall / F1 on it from a model that never saw it."""
     rows = load_corpus()
     fams, dev = [], []
-    for name, (label, dim, c) in TASKS.items():
+    for label, dim, c in TASKS.values():
         feats = _row_features([r["text"] for r in rows], dim)
         y = np.array([r[label] for r in rows])
         fam_of = np.array([r["family"] for r in rows])
-        pos = sorted({f for f, t in zip(fam_of, y) if t == 1 and not f.startswith("dev-")})
-        neg = sorted({f for f, t in zip(fam_of, y) if t == 0 and f.startswith("neg-")})
+        pos = sorted({f for f, t in zip(fam_of, y, strict=True) if t == 1 and not f.startswith("dev-")})
+        neg = sorted({f for f, t in zip(fam_of, y, strict=True) if t == 0 and f.startswith("neg-")})
         for fam in pos + neg:
             keep = fam_of != fam
-            w, b = fit([f for f, k in zip(feats, keep) if k], y[keep], dim, c)
-            test = [r["text"] for r, k in zip(rows, keep) if not k]
+            w, b = fit([f for f, k in zip(feats, keep, strict=True) if k], y[keep], dim, c)
+            test = [r["text"] for r, k in zip(rows, keep, strict=True) if not k]
             p = flagged(w, b, test)
             acc = float(p.mean()) if fam in pos else float(1 - p.mean())
             fams.append((label, fam, len(test), acc))
         is_dev = np.array([f.startswith("dev-") for f in fam_of])
-        w, b = fit([f for f, d in zip(feats, is_dev) if not d], y[~is_dev], dim, c)
-        p = flagged(w, b, [r["text"] for r, d in zip(rows, is_dev) if d])
+        w, b = fit([f for f, d in zip(feats, is_dev, strict=True) if not d], y[~is_dev], dim, c)
+        p = flagged(w, b, [r["text"] for r, d in zip(rows, is_dev, strict=True) if d])
         t = y[is_dev] == 1
         tp, fp, fn = int((p & t).sum()), int((p & ~t).sum()), int((~p & t).sum())
         prec, rec = tp / max(1, tp + fp), tp / max(1, tp + fn)
@@ -128,9 +129,11 @@ def main(argv: list[str]) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             fresh = build(Path(tmp))
         committed = json.loads((MODELS / "manifest.json").read_text(encoding="utf-8"))
-        bad = [n for n in fresh["models"] if fresh["models"][n]["sha256"] != committed["models"].get(n, {}).get("sha256")]
+        old = committed["models"]
+        bad = [n for n, e in fresh["models"].items() if e["sha256"] != old.get(n, {}).get("sha256")]
         if bad:
-            print(f"rebuilt models {bad} differ from the committed artefacts; run `make train` and commit", file=sys.stderr)
+            print(f"rebuilt models {bad} differ from the committed artefacts; run `make train` and commit",
+                  file=sys.stderr)
             return 1
         print("rebuilt artefacts match the committed hashes")
         return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from faker import Faker
+from multifaker import MultiFaker
 
 # event group -> phrasings of the (future / undisclosed) event; {co} issuer, {co2} other firm,
 # {n} a number, {p} a percentage, {name} a person.
@@ -154,8 +155,7 @@ def build(seed: int = 16, per_group: int = 150) -> list[dict]:
     rows: list[dict] = []
     for gi, group in enumerate(EVENTS):
         rng = random.Random(seed * 1000 + gi)
-        fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR", "ja_JP", "en_AU"])
-        fake.seed_instance(seed * 1000 + gi)
+        fake = MultiFaker(["en_US", "en_GB", "de_DE", "fr_FR", "ja_JP", "en_AU"], seed * 1000 + gi)
         for _ in range(per_group):
             co = fake.company()
             event = _fill(rng.choice(EVENTS[group]), fake, rng, co)
@@ -197,8 +197,7 @@ INTERNAL = [
 
 def internal(seed: int = 16, n: int = 400) -> list[dict]:
     rng = random.Random(seed * 7)
-    fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR"])
-    fake.seed_instance(seed * 7)
+    fake = MultiFaker(["en_US", "en_GB", "de_DE", "fr_FR"], seed * 7)
     rows = []
     for _ in range(n):
         t = rng.choice(INTERNAL).format(day=rng.choice(DAYS), month=fake.month_name(), name=fake.name(), q=rng.randint(1, 9),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 from faker import Faker
+from multifaker import MultiFaker
 
 # ----------------------------------------------------------------------------- pieces
 
@@ -398,8 +399,7 @@ def build(seed: int = 16) -> list[dict]:
     for i, (fn, n) in enumerate([(indirect, 500), (exfil, 200), (hypothetical, 200), (personas, 250), (extraction, 200), (agent, 150), (benign, 500), (requests, 600), (addressed, 400), (smuggling, 200)]):
         rng = random.Random(seed * 100 + i)
         locale = ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "en_IN"]
-        fake = Faker(locale)
-        fake.seed_instance(seed * 100 + i)
+        fake = MultiFaker(locale, seed * 100 + i)
         rows += fn(fake, rng, n)
     rows += pydoc_documents(random.Random(seed), 400)
     return rows

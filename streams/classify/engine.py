@@ -8,8 +8,9 @@ text and spaCy NER (batched with ``nlp.pipe``) only on the lines that could hold
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ledgergate.errors import LedgergateError
 

@@ -19,14 +19,15 @@ must keep its case (secrets: 0.37 → 0.09 ms).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, Iterator
 
 # the standard library's own pattern parser (what re.compile uses), to read which
 # literal strings a pattern cannot match without
 from re import _casefix  # type: ignore[attr-defined]
 from re import _constants as _c  # type: ignore[attr-defined]
 from re import _parser as _p  # type: ignore[attr-defined]
+from typing import Any
 
 _MIN_GATE_LEN = 3  # shorter required strings occur almost everywhere: no point testing them
 
@@ -163,7 +164,7 @@ class FoldedPattern:
         return [] if self._absent(low) else self._cs.findall(low)
 
 
-def folded(pattern: str) -> "FoldedPattern | re.Pattern[str]":
+def folded(pattern: str) -> FoldedPattern | re.Pattern[str]:
     """``FoldedPattern(pattern)`` when it can be folded, else the compiled ``(?i)`` pattern."""
     try:
         return FoldedPattern(pattern)
@@ -206,7 +207,7 @@ class GatedPattern:
         return iter(()) if self._absent(text) else self._rx.finditer(text)
 
 
-def gated(pattern: str) -> "GatedPattern | re.Pattern[str]":
+def gated(pattern: str) -> GatedPattern | re.Pattern[str]:
     """``GatedPattern(pattern)`` when the pattern requires some string, else the compiled pattern."""
     gp = GatedPattern(pattern)
     return gp if gp._gate is not None else gp._rx

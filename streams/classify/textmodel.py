@@ -85,9 +85,13 @@ def load_model(name: str, models_dir: Path = MODELS_DIR) -> LinearTextModel:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         entry = manifest["models"][name]
     except FileNotFoundError as exc:
-        raise ClassifyError(f"model manifest {manifest_path} is missing; expected the committed artefacts - {fix}") from exc
+        raise ClassifyError(
+            f"model manifest {manifest_path} is missing; expected the committed artefacts - {fix}"
+        ) from exc
     except (ValueError, KeyError) as exc:
-        raise ClassifyError(f"model manifest {manifest_path} has no valid entry for {name!r}; expected one - {fix}") from exc
+        raise ClassifyError(
+            f"model manifest {manifest_path} has no valid entry for {name!r}; expected one - {fix}"
+        ) from exc
     path = models_dir / f"{name}.npy"
     if not path.is_file():
         raise ClassifyError(f"model artefact {path} is missing; expected the committed weights - {fix}")
@@ -100,7 +104,9 @@ def load_model(name: str, models_dir: Path = MODELS_DIR) -> LinearTextModel:
         raise ClassifyError(f"model artefact {path} is not a valid .npy array: {exc} - {fix}") from exc
     dim = int(entry["dim"])
     if weights.shape != (dim,) or dim & (dim - 1):
-        raise ClassifyError(f"model artefact {path} has shape {weights.shape}; expected ({dim},), a power of two - {fix}")
+        raise ClassifyError(
+            f"model artefact {path} has shape {weights.shape}; expected ({dim},), a power of two - {fix}"
+        )
     return LinearTextModel(name, weights.astype(np.float32), float(entry["bias"]), float(entry["threshold"]))
 
 
