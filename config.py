@@ -278,6 +278,10 @@ class ProxyConfig(_Frozen):
         5, ge=0, le=1000,
         description="observe and response events wait up to this long to share one produce request "
                     "with other requests' events (enforce requests never wait); 0 sends each at once")
+    ingest_roles: tuple[str, ...] = Field(
+        ("ingest",),
+        description="POST /v1/events: callers holding one of these roles may report events on behalf of "
+                    "other people of their tenant (gateways); anyone else reports only as themselves")
 
 
 class WorkerConfig(_Frozen):

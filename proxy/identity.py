@@ -134,6 +134,33 @@ class Authenticator:
             log.debug("authentication refused: %s", exc.message)
             raise
 
+    def claimed(self, authorization: str | None, api_key: str | None = None) -> Principal:
+        """What can be read of the identity a refused caller *claims*, for its audit trace.
+
+        Nothing is verified and the credential is never part of the answer: for a
+        JWT, its unverified person and tenant claims (by the claimed issuer's claim
+        mapping, cut to 100 characters) with ``auth_method`` ``unverified-jwt``; for
+        an API key only ``unverified-api_key``; ``none`` without credentials.
+        Unknown parts read ``anonymous`` / ``unknown``.
+        """
+        cred = (api_key or "").strip()
+        if not cred and authorization:
+            cred = authorization.strip().partition(" ")[2].strip()
+        if not cred:
+            return Principal("anonymous", "unknown", (), "none")
+        if cred.startswith(API_KEY_PREFIX) or cred.count(".") != 2 or len(cred) > self._max:
+            return Principal("anonymous", "unknown", (), "unverified-api_key"
+                             if cred.startswith(API_KEY_PREFIX) else "unverified-token")
+        try:
+            claims = _json_segment(cred.split(".")[1], "payload")
+        except AuthError:
+            return Principal("anonymous", "unknown", (), "unverified-token")
+        iss = claims.get("iss")
+        issuer = self._issuers.get(iss) if isinstance(iss, str) else None
+        mapping = issuer.claims if issuer is not None else ClaimMapping()
+        person, tenant = _claim(claims, mapping.person), _claim(claims, mapping.tenant)
+        return Principal(_readable(person, "anonymous"), _readable(tenant, "unknown"), (), "unverified-jwt")
+
     # ------------------------------------------------------------------ credential
 
     def _credential(self, authorization: str | None, api_key: str | None) -> str:
@@ -327,6 +354,14 @@ def _check_audience(claims: Mapping[str, Any], audience: str) -> None:
     if audience not in auds:
         got = ", ".join(shown(a) for a in auds[:5]) or "none"
         raise AuthError(f"token audience {got} does not include {audience!r}")
+
+
+def _readable(v: Any, default: str) -> str:
+    """An untrusted claim as a short printable string (lone surrogates and controls replaced)."""
+    if not isinstance(v, str) or not v.strip():
+        return default
+    v = "".join(c if c.isprintable() and not "\ud800" <= c <= "\udfff" else "\ufffd" for c in v[:_SHOWN])
+    return v
 
 
 def _claim(claims: Mapping[str, Any], name: str) -> Any:

@@ -20,6 +20,8 @@ import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from ledgergate.errors import LedgergateError
+from ledgergate.proxy.openai_schema import judge_lenient
+from ledgergate.proxy.reqschema import KEY_ROLE, TOKEN_IDS_ROLE
 
 Part = dict[str, Any]
 
@@ -37,36 +39,20 @@ def _unesc(token: str) -> str:
 
 
 def extract_parts(endpoint: str, body: Mapping[str, Any]) -> list[Part]:
-    """The texts of a chat, completions or embeddings request body, in body order."""
-    parts: list[Part] = []
-    if endpoint == "chat.completions":
-        msgs = body.get("messages")
-        if isinstance(msgs, list):
-            for i, m in enumerate(msgs):
-                if not isinstance(m, dict):
-                    continue
-                role = m.get("role") if isinstance(m.get("role"), str) else None
-                content = m.get("content")
-                if isinstance(content, str):
-                    parts.append({"path": f"/messages/{i}/content", "role": role, "text": content})
-                elif isinstance(content, list):
-                    for j, c in enumerate(content):
-                        if isinstance(c, dict) and c.get("type") == "text" and isinstance(c.get("text"), str):
-                            parts.append({"path": f"/messages/{i}/content/{j}/text", "role": role, "text": c["text"]})
-    elif endpoint in ("completions", "embeddings"):
-        key = "prompt" if endpoint == "completions" else "input"
-        v = body.get(key)
-        if isinstance(v, str):
-            parts.append({"path": f"/{key}", "role": None, "text": v})
-        elif isinstance(v, list):
-            for j, item in enumerate(v):
-                if isinstance(item, str):
-                    parts.append({"path": f"/{key}/{j}", "role": None, "text": item})
-    return parts
+    """Every text of a chat, completions or embeddings request body that the upstream reads, in body order.
+
+    See :mod:`ledgergate.proxy.openai_schema`; a body that does not fit its schema
+    (only possible for bodies the proxy did not judge itself) yields every string in it.
+    """
+    return judge_lenient(endpoint, body)
 
 
-def pointer_set(doc: Any, path: str, value: Any) -> None:
-    """Replace the value at JSON pointer ``path`` in ``doc`` (in place); it must exist."""
+def pointer_set(doc: Any, path: str, value: Any, *, rename_key: bool = False) -> None:
+    """Replace the value at JSON pointer ``path`` in ``doc`` (in place); it must exist.
+
+    With ``rename_key`` the member's key is replaced by ``value`` instead (its value
+    kept, the object's key order kept): that is how a redacted key part is applied.
+    """
     if not path.startswith("/"):
         raise PartsError(f"JSON pointer {path!r} does not start with '/': expected e.g. /messages/0/content")
     tokens = [_unesc(t) for t in path[1:].split("/")]
@@ -83,6 +69,9 @@ def pointer_set(doc: Any, path: str, value: Any) -> None:
         elif isinstance(cur, dict):
             if tok not in cur:
                 raise PartsError(f"JSON pointer {path!r}: no key {tok!r}; the request has {sorted(cur)}")
+            if last and rename_key:
+                _rename(cur, tok, value)
+                return
             if last:
                 cur[tok] = value
                 return
@@ -95,8 +84,21 @@ def apply_redactions(body: Mapping[str, Any], redacted_parts: Iterable[Part]) ->
     """A copy of ``body`` with each redacted part's text written at its path."""
     out = copy.deepcopy(dict(body))
     for p in redacted_parts:
-        pointer_set(out, p["path"], p["text"])
+        role = p.get("role")
+        if role == TOKEN_IDS_ROLE:
+            raise PartsError(f"the token ids at {p['path']} cannot be redacted (they are not text)")
+        pointer_set(out, p["path"], p["text"], rename_key=role == KEY_ROLE)
     return out
+
+
+def _rename(obj: dict[str, Any], old: str, new: Any) -> None:
+    if not isinstance(new, str):
+        raise PartsError(f"a key can only be renamed to a string, got {type(new).__name__}")
+    if new != old and new in obj:
+        raise PartsError(f"renaming key {old!r} to {new!r} would overwrite another key")
+    items = [(new if k == old else k, v) for k, v in obj.items()]
+    obj.clear()
+    obj.update(items)
 
 
 def pseudonym_map(parts: Sequence[Part], findings: Iterable[Mapping[str, Any]]) -> dict[str, str]:

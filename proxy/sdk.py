@@ -37,6 +37,14 @@ _PRIMS = {
 }
 
 
+def _encodable(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class EventValidationError(LedgergateError, ValueError):
     """A record does not fit its schema; ``problems`` lists ``(field path, message)``."""
 
@@ -60,7 +68,11 @@ def _check(t: Any, v: Any, path: str, named: dict[str, Any], out: list[tuple[str
         if not isinstance(v, ok):
             out.append((path, f"expected {t}, got {type(v).__name__} {v!r:.40}"))
         elif t == "int" and not -2**31 <= v < 2**31:
-            out.append((path, f"{v} does not fit a 32-bit int"))
+            out.append((path, f"{v!r:.40} is out of range: an int is 32-bit ({-2**31} to {2**31 - 1})"))
+        elif t == "long" and not -2**63 <= v < 2**63:
+            out.append((path, f"{v!r:.40} is out of range: a long is 64-bit ({-2**63} to {2**63 - 1})"))
+        elif t == "string" and not _encodable(v):
+            out.append((path, "the string holds an unpaired UTF-16 surrogate: send valid Unicode text"))
         return v
     if isinstance(t, list):  # union: null first in our schemas
         if v is None and "null" in t:
@@ -107,6 +119,9 @@ def _check(t: Any, v: Any, path: str, named: dict[str, Any], out: list[tuple[str
         if not isinstance(v, Mapping):
             out.append((path, f"expected an object of {t['values']}, got {type(v).__name__}"))
             return v
+        for k in v:
+            if not isinstance(k, str) or not _encodable(k):
+                out.append((f"{path}.{k!r:.40}", "map keys must be valid Unicode strings"))
         return {k: _check(t["values"], x, f"{path}.{k}", named, out) for k, x in v.items()}
     return _check(kind, v, path, named, out)
 

@@ -68,6 +68,7 @@ class RequestEvent(_Rec):
     policy_id: str | None = None
     metadata: dict[str, str] = {}
     proxy_id: str | None = None
+    submitted_by: Principal | None = None
 
 
 class Decision(_Rec):
@@ -94,7 +95,8 @@ class Decision(_Rec):
 
 
 ResponseOutcome = Literal["forwarded", "refused-policy", "refused-timeout", "refused-unavailable",
-                          "upstream-error"]
+                          "upstream-error", "refused-auth", "refused-forbidden", "refused-invalid",
+                          "refused-suspended", "internal-error", "served", "abandoned"]
 
 
 class ResponseEvent(_Rec):
@@ -104,7 +106,7 @@ class ResponseEvent(_Rec):
     source: Source
     principal: Principal
     route_id: str
-    mode: Mode
+    mode: Literal["enforce", "observe", "none"]
     upstream_id: str | None = None
     model: str | None = None
     endpoint: str = "chat.completions"
@@ -122,6 +124,7 @@ class ResponseEvent(_Rec):
     stream: bool = False
     metadata: dict[str, str] = {}
     proxy_id: str | None = None
+    reason: str | None = None
 
 
 class ReportRef(_Rec):

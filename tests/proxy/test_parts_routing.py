@@ -23,6 +23,7 @@ def test_extract_parts_all_shapes():
     assert extract_parts("chat.completions", body) == [
         {"path": "/messages/0/content", "role": "system", "text": "s"},
         {"path": "/messages/1/content/0/text", "role": "user", "text": "a"},
+        {"path": "/messages/1/content/1/image_url/url", "role": "user", "text": "x"},
         {"path": "/messages/1/content/2/text", "role": "user", "text": "b"}]
     assert extract_parts("completions", {"prompt": ["p", "q"]})[1] == {"path": "/prompt/1", "role": None, "text": "q"}
     assert extract_parts("embeddings", {"input": "e"}) == [{"path": "/input", "role": None, "text": "e"}]

@@ -149,4 +149,5 @@ async def test_events_ingest(broker, topic_prefix, fresh_fake, tmp_path, kit, cl
     got = await kit.read_topic(broker.bootstrap, Topics.for_prefix(topic_prefix).requests, "RequestEvent", 1)
     ev = next(e for e in got if e["request_id"] == rid)
     assert ev["source"] == "ingest" and ev["principal"]["person"] == "alice"
-    assert ev["metadata"] == {"loan_id": "L1", "ingested_by": "alice@acme"}
+    assert ev["metadata"] == {"loan_id": "L1", "ingested_by": "alice@acme (dev)"}
+    assert ev["submitted_by"] == {"person": "alice", "tenant": "acme", "roles": ["analyst"], "auth_method": "dev"}

@@ -22,6 +22,7 @@ REQUEST = {
     "endpoint": "chat.completions",
     "parts": [{"path": "/messages/0/content", "role": "user", "text": "hello"}],
     "reply_to": "lg.replies.p1", "policy_id": None, "metadata": {"loan_id": "LN-1"}, "proxy_id": "p1",
+    "submitted_by": None,
 }
 
 
