@@ -73,9 +73,17 @@ def from_response(r: Mapping[str, Any], *, recorded_at_us: int) -> dict[str, Any
         "completion_tokens": r.get("completion_tokens"),
         "total_tokens": r.get("total_tokens"),
         "error": r.get("error"),
-        "metadata": dict(r.get("metadata") or {}),
+        "metadata": _response_metadata(r),
         "worker_id": r.get("proxy_id"),
     }
+
+
+def _response_metadata(r: Mapping[str, Any]) -> dict[str, str]:
+    # the refusal's machine code travels in the proxy's own "lg." namespace (callers' tags never use it)
+    md = dict(r.get("metadata") or {})
+    if r.get("reason"):
+        md["lg.reason"] = r["reason"]
+    return md
 
 
 def from_report(report: Mapping[str, Any], *, recorded_at_us: int, by: str) -> dict[str, Any]:

@@ -42,9 +42,11 @@ TOKENS = {
 class StubAuth:
     """Bearer <name> → the principal TOKENS[name]; anything else → 401."""
 
+    extra: dict[str, Principal] = {}  # tests add callers here
+
     async def authenticate(self, authorization: str | None, api_key: str | None = None) -> Principal:
         token = (authorization or "").removeprefix("Bearer ").strip() or (api_key or "")
-        p = TOKENS.get(token)
+        p = TOKENS.get(token) or self.extra.get(token)
         if p is None:
             raise AuthError("missing or unknown token: send Authorization: Bearer <token>")
         return p
