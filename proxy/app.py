@@ -32,15 +32,25 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Mapping, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 from ledgergate.config import RouteConfig, Settings, Topics
 from ledgergate.proxy.enforce import Enforcer
 from ledgergate.proxy.errors import AuthError, BadRequest, ProxyError, Unavailable
 from ledgergate.proxy.events import EventBuilder
 from ledgergate.proxy.exchange import Exchange, metadata_of, now_us
-from ledgergate.proxy.http import (ClientGone, Receive, RequestHeaders, Scope, Send, Stamp, read_body,
-                                   send_error, send_json)
+from ledgergate.proxy.http import (
+    ClientGone,
+    Receive,
+    RequestHeaders,
+    Scope,
+    Send,
+    Stamp,
+    read_body,
+    send_error,
+    send_json,
+)
 from ledgergate.proxy.ingest_api import records_for
 from ledgergate.proxy.jsonbody import canonical, parse
 from ledgergate.proxy.openai_schema import judge

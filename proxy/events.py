@@ -10,7 +10,8 @@ what went wrong instead of vanishing.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ledgergate.config import Topics
 from ledgergate.proxy.exchange import RESERVED_PREFIX, Exchange, usage_and_id

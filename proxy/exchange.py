@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ledgergate.config import RouteConfig
 from ledgergate.proxy.errors import AuthError, Forbidden, PolicyBlocked, ProxyError

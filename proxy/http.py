@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ledgergate.errors import LedgergateError
 from ledgergate.proxy.errors import BadRequest, PayloadTooLarge, ProxyError

@@ -11,7 +11,8 @@ principal must be of the caller's tenant.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ledgergate.proxy.errors import BadRequest, Forbidden
 from ledgergate.proxy.events import principal_record

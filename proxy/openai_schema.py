@@ -9,11 +9,27 @@ Anything else is walked as free JSON and classified in full.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ledgergate.proxy.errors import BadRequest
 from ledgergate.proxy.reqschema import (
-    BOOL, FREE, INT, NUM, TEXT, Arr, Either, Lazy, MapOf, MESSAGE_ROLES, Node, Obj, Part, Prompt, Walk, Word,
+    BOOL,
+    FREE,
+    INT,
+    MESSAGE_ROLES,
+    NUM,
+    TEXT,
+    Arr,
+    Either,
+    Lazy,
+    MapOf,
+    Node,
+    Obj,
+    Part,
+    Prompt,
+    Walk,
+    Word,
 )
 
 _JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")

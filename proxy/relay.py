@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from ledgergate.proxy.exchange import Exchange, now_us
 from ledgergate.proxy.errors import ProxyError
+from ledgergate.proxy.exchange import Exchange, now_us
 from ledgergate.proxy.parts import SSERestorer, restore_json_answer
 from ledgergate.proxy.upstream import UpstreamClient, read_error
 

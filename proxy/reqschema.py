@@ -24,7 +24,8 @@ Pure: no I/O.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from ledgergate.proxy.errors import BadRequest
 from ledgergate.proxy.jsonbody import MAX_DEPTH
