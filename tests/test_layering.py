@@ -2,7 +2,8 @@
 
 Layers, bottom up:
 
-* ``errors`` and ``clock`` import nothing of ours; ``schemas`` (the contract) imports only ``errors``;
+* ``errors``, ``clock`` and ``configbase`` (the base of every config section) import nothing of ours;
+  ``schemas`` (the contract) imports only ``errors``;
 * ``governance`` (pure human facts: incidents, overrides, suspensions) imports only ``errors``, ``schemas``,
   ``clock`` and its own section;
 * ``config`` assembles the packages' own section models (``<package>.config``) and may read ``schemas``;
@@ -30,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = "ledgergate"
 NOT_SOURCE = {"tests", "bench", "compose", "defaults", "build", "dist", "demo-output"}
 RUNTIME = {"proxy", "streams", "ledger", "reports", "ingest"}
-BASE = {"schemas", "governance", "broker", "errors", "clock", "config"}
-LEAVES = {"errors", "clock"}  # import nothing of ours
+BASE = {"schemas", "governance", "broker", "errors", "clock", "configbase", "config"}
+LEAVES = {"errors", "clock", "configbase"}  # import nothing of ours
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,19 @@ def breach(edge: Edge) -> str | None:
     if src == "schemas":
         return None if dst == "errors" else "schemas (the contract) imports only errors"
     if src == "governance":
-        return None if dst in {"errors", "schemas", "clock"} else "governance imports only errors, schemas and clock"
+        return None if dst in {"errors", "schemas", "clock", "configbase"} else \
+            "governance imports only errors, schemas, clock and configbase"
     if dst in {"cli", "__main__"}:
         return None if src == "__main__" else "nothing imports the CLI: it is the top"
     if dst == "devstack":
         return None if src == "cli" else "only the CLI imports devstack"
     if src == "config":
         section = edge.dst.endswith(".config") and dst in RUNTIME | {"broker", "governance"}
-        return None if dst in {"schemas", "errors"} or section else \
-            "config imports only schemas, errors and the packages' own <package>.config sections"
+        return None if dst in {"schemas", "errors", "configbase"} or section else \
+            "config imports only schemas, errors, configbase and the packages' own <package>.config sections"
     if src == "broker":
-        return None if dst in {"config", "errors", "schemas", "clock"} else \
-            "broker imports only config, errors, clock and schemas"
+        return None if dst in {"config", "configbase", "errors", "schemas", "clock"} else \
+            "broker imports only config, configbase, errors, clock and schemas"
     if src in RUNTIME:
         return None if dst in BASE else f"{src} may import only {sorted(BASE)} and itself, not {dst}"
     return None  # cli and devstack sit on top
@@ -144,12 +146,25 @@ def all_edges() -> list[Edge]:
     return [e for name in files for e in imports_of(name, files)]
 
 
+def _entered_packages(src: str, dst: str) -> list[str]:
+    """The packages whose ``__init__`` runs when ``src`` imports ``dst`` (those ``src`` is not inside)."""
+    parts = dst.split(".")
+    ancestors = [".".join(parts[:i]) for i in range(2, len(parts))]
+    return [a for a in ancestors if not (src == a or src.startswith(a + "."))]
+
+
 def cycles(edges: list[Edge]) -> list[list[str]]:
-    """Every strongly connected group of more than one module (Tarjan), plus self-imports."""
+    """Every strongly connected group of more than one module (Tarjan).
+
+    Importing ``a.b.c`` from outside ``a.b`` also runs ``a/__init__`` and ``a/b/__init__``: those count
+    as imports too (a package ``__init__`` that re-exports is where such cycles hide).
+    """
     graph: dict[str, set[str]] = {}
     for e in edges:
         if not e.type_checking and e.src != e.dst:
-            graph.setdefault(e.src, set()).add(e.dst)
+            for dst in [*_entered_packages(e.src, e.dst), e.dst]:
+                if dst != e.src:
+                    graph.setdefault(e.src, set()).add(dst)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -227,6 +242,8 @@ def test_the_ledger_is_imported_only_by_the_entry_points() -> None:
     ("ledgergate.proxy.app", "ledgergate.broker", True),
     ("ledgergate.config", "ledgergate.ingest.config", True),
     ("ledgergate.config", "ledgergate.ledger.config", True),
+    ("ledgergate.proxy.config", "ledgergate.configbase", True),
+    ("ledgergate.configbase", "ledgergate.errors", False),
     ("ledgergate.streams.agents", "ledgergate.clock", True),
     ("ledgergate.proxy.app", "ledgergate.governance.state", True),
     ("ledgergate.cli.run", "ledgergate.devstack.supervisor", True),
@@ -240,3 +257,15 @@ def test_a_cycle_is_found_even_through_a_lazy_import() -> None:
     a, b, c = "ledgergate.x.a", "ledgergate.x.b", "ledgergate.x.c"
     assert cycles([Edge(a, b, 1, False), Edge(b, c, 1, False), Edge(c, a, 30, False)]) == [[a, b, c]]
     assert cycles([Edge(a, b, 1, False), Edge(b, a, 3, True)]) == []  # TYPE_CHECKING only
+
+
+def test_a_cycle_through_a_package_init_is_found() -> None:
+    # config imports broker.config, which runs broker/__init__, which imports broker.admin,
+    # which imports config: the import-time failure the section split once ran into
+    edges = [Edge("ledgergate.config", "ledgergate.broker.config", 1, False),
+             Edge("ledgergate.broker", "ledgergate.broker.admin", 1, False),
+             Edge("ledgergate.broker.admin", "ledgergate.config", 1, False)]
+    assert cycles(edges) == [["ledgergate.broker", "ledgergate.broker.admin", "ledgergate.config"]]
+    # inside its own package a module does not re-run the package's __init__
+    assert cycles([Edge("ledgergate.broker", "ledgergate.broker.admin", 1, False),
+                   Edge("ledgergate.broker.admin", "ledgergate.broker.config", 1, False)]) == []
