@@ -206,9 +206,17 @@ def root_from_inclusion(leaf: bytes, index: int, tree_size: int,
     return r
 
 
+def _has_empty(*hashes: bytes) -> bool:
+    """A zero-length hash is never a digest: RFC 9162 vectors require rejecting it
+    (an empty root equal to an empty leaf would otherwise "prove" a 1-leaf tree)."""
+    return any(len(h) == 0 for h in hashes)
+
+
 def verify_inclusion(leaf: bytes, index: int, tree_size: int,
                      path: Sequence[bytes], root: bytes) -> bool:
     """True iff ``path`` proves ``leaf`` at ``index`` in the tree with head ``root``."""
+    if _has_empty(leaf, root, *path):
+        return False
     try:
         return root_from_inclusion(leaf, index, tree_size, path) == root
     except ProofError:
@@ -237,7 +245,14 @@ def _subproof(m: int, d: Sequence[bytes], b: bool) -> list[bytes]:
 
 def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes,
                        proof: Sequence[bytes]) -> bool:
-    """RFC 9162 §2.1.4.2: does ``proof`` show tree ``first`` is a prefix of ``second``?"""
+    """RFC 9162 §2.1.4.2: does ``proof`` show tree ``first`` is a prefix of ``second``?
+
+    A proof from size 0 is refused, even (0, 0): the empty tree is a prefix of
+    everything, so such a "proof" says nothing and a verifier that accepts it can
+    be steered past a real check. Zero-length hashes are refused too.
+    """
+    if first <= 0 or _has_empty(first_root, second_root, *proof):
+        return False
     if first == second:
         return not proof and first_root == second_root
     if not 0 < first < second:
@@ -287,7 +302,7 @@ class InclusionCache:
 
     def verify(self, leaf: bytes, index: int, path: Sequence[bytes]) -> bool:
         """Like :func:`verify_inclusion` against this cache's root, usually much cheaper."""
-        if not 0 <= index < self.tree_size:
+        if not 0 <= index < self.tree_size or _has_empty(leaf, *path):
             return False
         # Walk the levelled tree: at each level the node index is index >> level
         # only while no promotion happened; track it explicitly instead.
