@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from .errors import LedgerKeyError
 
 ACTIVE_FILE = "active"
+ENDORSEMENT_SUFFIX = ".endorsement"
 
 
 def raw_public(public_key: Ed25519PublicKey) -> bytes:
@@ -82,6 +83,9 @@ class Keyring:
     public: Mapping[str, PublicKeyInfo] = field(default_factory=dict)
     active_id: str | None = None
     _active_private: Ed25519PrivateKey | None = field(default=None, repr=False)
+    # signed rotation statements found next to the keys ({statement, signature} base64
+    # JSON); the writer records them in the ledger, verifiers follow them
+    endorsements: tuple[Mapping[str, str], ...] = ()
 
     def __repr__(self) -> str:  # never show key material, even by accident
         return f"Keyring(keys={sorted(self.public)}, active={self.active_id})"
@@ -164,11 +168,11 @@ class Keyring:
         merged = dict(self.public)
         for info in infos:
             merged.setdefault(info.key_id, info)
-        return Keyring(merged, self.active_id, self._active_private)
+        return Keyring(merged, self.active_id, self._active_private, self.endorsements)
 
     def public_only(self) -> "Keyring":
         """A verification-only copy (no private key)."""
-        return Keyring(dict(self.public))
+        return Keyring(dict(self.public), endorsements=self.endorsements)
 
     def public_manifest(self) -> list[dict[str, Any]]:
         """[{key_id, public_key (hex), created (ISO 8601 UTC or None), active}] for auditors."""
@@ -237,8 +241,67 @@ def generate(directory: str | os.PathLike[str], *, activate: bool = True) -> str
 
 
 def rotate(directory: str | os.PathLike[str]) -> str:
-    """Add a new key and make it active; older keys stay for verification."""
-    return generate(directory, activate=True)
+    """Add a new key, have the retiring key endorse it, and make it active.
+
+    The endorsement (``<new id>.endorsement``: the retiring key's signature over
+    the successor's id, public key and the time) is what lets a verifier that
+    trusts only the first key accept the new one; the ledger records it.
+    """
+    import json
+    import time
+
+    from .statements import endorse
+
+    d = Path(directory)
+    if not (d / ACTIVE_FILE).exists():
+        return generate(d, activate=True)  # the first key: nothing to endorse it
+    old = load_dir(d)  # the retiring key must be present to vouch for its successor
+    kid = generate(d, activate=False)
+    new = load_dir(d, require_private=False).public[kid]
+    e = endorse(old.active_private, new.public_key, time.time_ns() // 1000)
+    try:
+        (d / f"{kid}{ENDORSEMENT_SUFFIX}").write_text(json.dumps(e.to_json()) + "\n")
+        tmp = d / f".{ACTIVE_FILE}.tmp"
+        tmp.write_text(kid + "\n")
+        os.replace(tmp, d / ACTIVE_FILE)
+    except OSError as exc:
+        raise LedgerKeyError(f"cannot write the endorsement of {kid} in {d}: {exc.strerror}") from exc
+    return kid
+
+
+def _endorsements(d: Path) -> tuple[Mapping[str, str], ...]:
+    import json
+
+    out = []
+    for p in sorted(d.glob(f"*{ENDORSEMENT_SUFFIX}")):
+        try:
+            out.append(json.loads(p.read_text()))
+        except ValueError as exc:
+            raise LedgerKeyError(f"{p} is not an endorsement written by `ledgergate keys rotate`") from exc
+    return tuple(out)
+
+
+def load_trusted(path: str | os.PathLike[str]) -> Keyring:
+    """The keys an auditor trusts: a directory of ``*.pub``, a key manifest (JSON list
+    from ``keys.json``/`ledgergate keys manifest`), or one ``.pub`` file. Public only."""
+    import json
+
+    p = Path(path)
+    if p.is_dir():
+        ring = load_dir(p, require_private=False)
+        return Keyring(dict(ring.public))
+    if not p.is_file():
+        raise LedgerKeyError(f"trusted keys {p} do not exist: pass a directory of <key_id>.pub "
+                             "files, a key manifest JSON, or one .pub file")
+    text = p.read_text().strip()
+    if text.startswith("["):
+        try:
+            return Keyring.from_manifest(json.loads(text))
+        except ValueError as exc:
+            raise LedgerKeyError(f"{p} is not a JSON key manifest: {exc}") from exc
+    pub = _read_public(p)
+    info = PublicKeyInfo(key_id_of(pub), pub)
+    return Keyring({info.key_id: info})
 
 
 def load_dir(directory: str | os.PathLike[str], *, require_private: bool = True) -> Keyring:
@@ -262,14 +325,14 @@ def load_dir(directory: str | os.PathLike[str], *, require_private: bool = True)
         if require_private:
             raise LedgerKeyError(f"no `{ACTIVE_FILE}` file in {d}: expected the active key id; "
                                  "run `ledgergate keys rotate` or write the id into it")
-        return Keyring(pubs)
+        return Keyring(pubs, endorsements=_endorsements(d))
     active_id = active_path.read_text().strip()
     key_path = d / f"{active_id}.key"
     if not key_path.exists():
         if require_private:
             raise LedgerKeyError(f"active key {active_id!r} has no private key file "
                                  f"{key_path}: restore it or rotate to a new key")
-        return Keyring(pubs)
+        return Keyring(pubs, endorsements=_endorsements(d))
     mode = stat.S_IMODE(key_path.stat().st_mode)
     if mode & 0o077:
         raise LedgerKeyError(f"private key {key_path} has mode {mode:o}: expected 0600; "
@@ -285,7 +348,7 @@ def load_dir(directory: str | os.PathLike[str], *, require_private: bool = True)
                              f"not {active_id}: the file was renamed or replaced")
     created = pubs[active_id].created_us if active_id in pubs else None
     pubs[active_id] = PublicKeyInfo(active_id, priv.public_key(), created)
-    return Keyring(pubs, active_id, priv)
+    return Keyring(pubs, active_id, priv, _endorsements(d))
 
 
 def _read_public(path: Path) -> Ed25519PublicKey:

@@ -151,6 +151,33 @@ class TreeLevels:
             i >>= 1
         return path
 
+    def subtree_root(self, a: int, b: int) -> bytes:
+        """Root of leaves [a, b) (an RFC 9162 subtree): O(log n) from the stored levels."""
+        n = b - a
+        if n & (n - 1) == 0 and a % n == 0:  # a perfect, aligned subtree is a stored node
+            return self._levels[n.bit_length() - 1][a // n]
+        k = _largest_pow2_below(n)
+        return node_hash(self.subtree_root(a, a + k), self.subtree_root(a + k, b))
+
+    def consistency_proof(self, m: int, n: int | None = None) -> list[bytes]:
+        """RFC 9162 §2.1.4.1 PROOF(m, D[n]) (default n = size), O(log² n)."""
+        n = self.size if n is None else n
+        if not 0 < m <= n <= self.size:
+            raise ProofError(
+                f"consistency proof from size {m} to {n} is undefined for a tree of "
+                f"{self.size} leaves: expected 0 < m <= n <= {self.size}"
+            )
+        return self._subproof(m, 0, n, True)
+
+    def _subproof(self, m: int, a: int, b: int, whole: bool) -> list[bytes]:
+        n = b - a
+        if m == n:
+            return [] if whole else [self.subtree_root(a, b)]
+        k = _largest_pow2_below(n)
+        if m <= k:
+            return self._subproof(m, a, a + k, whole) + [self.subtree_root(a + k, b)]
+        return self._subproof(m - k, a + k, b, False) + [self.subtree_root(a, a + k)]
+
 
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """RFC 9162 §2.1.3.1 PATH(m, D[n]) by the definition (O(n)); see TreeLevels for many."""

@@ -14,9 +14,11 @@ from typing import Any, Sequence
 import duckdb
 
 from ledgergate.ledger import keys as keys_mod
-from ledgergate.ledger.errors import LedgerError
-from ledgergate.ledger.store import LedgerReader
-from ledgergate.ledger.verify import verify as verify_records
+from ledgergate.ledger.errors import LedgerError, NotFoundError
+from ledgergate.ledger.note import parse_vkey
+from ledgergate.ledger.reader import LedgerReader
+from ledgergate.ledger.sources import verify_database
+from ledgergate.ledger.trust import TrustAnchors
 
 # statements a report or a person may run through the service: reads only
 _READ_ONLY = {"SELECT"}
@@ -64,40 +66,52 @@ class LedgerOps:
         except LedgerError:
             return r.get(request_id=ident)
 
+    def anchors(self, *, trusted_keys: str | None = None, trusted_checkpoint: str | None = None,
+                witness_keys: Sequence[str] = ()) -> TrustAnchors:
+        """What to trust: the auditor's keys if given, else the operator's key directory
+        (said plainly in the result: that is not independent of the operator)."""
+        if trusted_keys:
+            ring = keys_mod.load_trusted(trusted_keys)
+            source = f"trusted keys {trusted_keys}"
+        elif self._keys_dir is not None:
+            ring = keys_mod.load_dir(self._keys_dir, require_private=False).public_only()
+            source = f"the operator's key directory {self._keys_dir} (not independent of the operator)"
+        else:
+            raise LedgerError("verification needs the public keys you trust: pass --trusted-keys "
+                              "DIR|FILE (a directory of <key_id>.pub, or a key manifest)")
+        return TrustAnchors.of(ring, source, checkpoint=trusted_checkpoint,
+                               witnesses=tuple(parse_vkey(v) for v in witness_keys))
+
     def verify(self, *, from_us: int | None = None, to_us: int | None = None,
-               signatures: str = "anchored", workers: int | None = None) -> dict[str, Any]:
+               signatures: str = "anchored", workers: int | None = None,
+               trusted_keys: str | None = None, trusted_checkpoint: str | None = None,
+               witness_keys: Sequence[str] = ()) -> dict[str, Any]:
         """Verify the ledger (or a time window of it, without the column check).
 
-        ``signatures``: "anchored" (default: records after the last valid
-        checkpoint plus a 1 % sample; see ledger.verify) or "all".
-        ``workers``: processes for signature and column checks (default 1: the
-        service runs this in-process, and forking it is left to callers that opt in).
+        ``signatures``: "anchored" (default) or "all"; ``trusted_keys``: a directory
+        or file of keys held outside the ledger; ``trusted_checkpoint``: a C2SP
+        checkpoint note (text); ``witness_keys``: witness vkeys whose cosignatures
+        are required. Returns :meth:`VerifyReport.to_dict` plus the CLI's counters.
         """
+        anchors = self.anchors(trusted_keys=trusted_keys, trusted_checkpoint=trusted_checkpoint,
+                               witness_keys=witness_keys)
+        rep = verify_database(self.reader(), anchors, from_us=from_us, to_us=to_us,
+                              signatures=signatures, workers=workers if workers is not None else 1)
+        out = rep.to_dict()
+        out.update(records=rep.records_checked, checkpoints=rep.checkpoints_checked,
+                   windowed=from_us is not None or to_us is not None)
+        return out
+
+    def checkpoint_note(self) -> str:
+        """The latest checkpoint as a C2SP signed note, with its witness cosignatures."""
         r = self.reader()
-        if from_us is not None or to_us is not None:
-            records = r.iter_signed(since_us=from_us, until_us=to_us)
-            columns = None
-        else:
-            records = r.iter_signed()
-            columns = r.iter_columns()
-        rep = verify_records(records, r.leaves(), r.checkpoints(), self.keyring(), r.pruned_ranges(),
-                             columns, ledger_id=r.ledger_id(), signatures=signatures,
-                             workers=workers if workers is not None else 1)
-        d = rep.to_dict()
-        return {
-            "ok": rep.ok,
-            "records": rep.records_checked,
-            "checkpoints": rep.checkpoints_checked,
-            "tree_size": rep.tree_size,
-            "signature_mode": rep.signature_mode,
-            "signatures_checked": rep.signatures_checked,
-            "anchor_size": rep.anchor_size,
-            "columns_checked": rep.columns_checked,
-            "problems": d.get("problems", []),
-            "pruned": [{"from_seq": p.from_seq, "to_seq": p.to_seq, "reason": p.reason}
-                       for p in r.pruned_ranges()],
-            "windowed": from_us is not None or to_us is not None,
-        }
+        cps = [c for c in r.checkpoints() if c.note]
+        if not cps:
+            raise NotFoundError("this ledger has no checkpoint in C2SP note form yet: it is "
+                                "written with the next checkpoint (the service writes one at "
+                                "least every ledger.checkpoint_seconds and on stop)")
+        cp = cps[-1]
+        return cp.note + "".join(r.cosignatures().get(cp.tree_size, []))  # type: ignore[operator]
 
     def export(self, *, from_us: int | None, to_us: int | None, out: Path) -> str:
         from ledgergate.ledger.bundle import export

@@ -186,7 +186,8 @@ def apply_retention(settings: Settings, writer: LedgerWriter, reader: LedgerRead
     """
     cutoff = now_us - settings.ledger.retention_days * 86_400_000_000
     holds = list(reader.holds()) + config_holds(settings)
-    return writer.prune(cutoff, holds, reason=f"retention {settings.ledger.retention_days} days", now=now_us)
+    return writer.prune(cutoff, holds, reason=f"retention {settings.ledger.retention_days} days",
+                        now=now_us, retention_days=settings.ledger.retention_days)
 
 
 async def key_watch(settings: Settings, writer: LedgerWriter, stop: asyncio.Event, every_s: float = 2.0) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 from typing import Any, Mapping
 
@@ -28,6 +29,11 @@ AUDIT_RECORD = "AuditRecord"
 CHECKPOINT = "Checkpoint"
 ZERO_HASH_HEX = "0" * 64
 KINDS = ("decision", "response", "report", "governance")
+# The kind mechanism is open: any lower-case name is a record kind (statements the
+# ledger signs about itself, incidents, overrides, ...). These two the verifier reads.
+KEY_ENDORSEMENT = "key-endorsement"
+RETENTION = "retention"
+_KIND_RE = re.compile(r"[a-z][a-z0-9-]{0,39}")
 # Kinds whose (kind, request_id) pair must be unique: one decision and one response per request.
 REQUEST_KEYED_KINDS = ("decision", "response")
 WRITER_FIELDS = ("record_id", "ledger_id", "seq", "prev_leaf_hash", "key_id")
@@ -82,10 +88,18 @@ def record_id_for(ledger_id: str, fields: Mapping[str, Any]) -> str:
     if kind == "governance":  # a human fact: keyed by its event id, so a redelivery is a duplicate
         event_id = (fields.get("metadata") or {}).get("event_id")
         if not event_id:
-            raise RecordError("governance entry has no metadata.event_id: expected the GovernanceEvent's "
-                              "event_id (gov_...), which keys its record")
-        return str(uuid.uuid5(_RECORD_NS, f"{ledger_id}\x1fgovernance\x1f{event_id}"))
-    raise RecordError(f"entry kind {kind!r} is not one of {', '.join(KINDS)}")
+            if isinstance(kind, str) and _KIND_RE.fullmatch(kind):
+        # Any other kind (signed statements such as key endorsements and retention,
+        # incidents, overrides, ...): the entry's own record_id, else one derived from
+        # its content, so re-appending the same statement is idempotent.
+        given = fields.get("record_id")
+        if given:
+            return str(given)
+        body = json.dumps({k: fields.get(k) for k in sorted(fields)}, sort_keys=True,
+                          separators=(",", ":"), default=str)
+        return str(uuid.uuid5(_RECORD_NS, f"{ledger_id}\x1f{kind}\x1f{body}"))
+    raise RecordError(f"entry kind {kind!r} is not a record kind: expected one of "
+                      f"{', '.join(KINDS)} or another lower-case name like 'key-endorsement'")
 
 
 def complete_record(fields: Mapping[str, Any], *, ledger_id: str, seq: int,

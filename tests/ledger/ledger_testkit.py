@@ -8,7 +8,9 @@ from typing import Any, Callable
 
 from ledgergate.ledger import keys as lkeys
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, connect
-from ledgergate.ledger.verify import VerifyReport, verify
+from ledgergate.ledger.sources import verify_database
+from ledgergate.ledger.trust import TrustAnchors
+from ledgergate.ledger.verify import VerifyReport
 
 LEDGER_ID = "test-ledger"
 T0 = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z in µs
@@ -46,5 +48,7 @@ def make_entry(i: int, *, kind: str = "decision", tenant: str | None = None,
 
 
 def run_verify(reader: LedgerReader, keyring: lkeys.Keyring, **kw: Any) -> VerifyReport:
-    return verify(reader.iter_signed(), reader.leaves(), reader.checkpoints(), keyring,
-                  reader.pruned_ranges(), reader.iter_columns(), ledger_id=LEDGER_ID, **kw)
+    """The database verifier, trusting ``keyring`` (+ ``checkpoint``/``witnesses`` in kw)."""
+    anchors = TrustAnchors.of(keyring, "test keyring", checkpoint=kw.pop("checkpoint", None),
+                              witnesses=tuple(kw.pop("witnesses", ())))
+    return verify_database(reader, anchors, **kw)

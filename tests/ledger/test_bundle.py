@@ -112,10 +112,11 @@ def test_bundle_signature_modes(ledger: Any, tmp_path: Path) -> None:
     _rewrite_avro(out / "records.avro", flip)
     _fix_manifest(out, "records.avro")
     assert verify_bundle(out, workers=1, sample_rate=0.0).ok
+    # the same diagnosis as the database verifier: intact content, altered signature
     assert [(p.kind, p.seq) for p in verify_bundle(out, workers=1, signatures="all").problems] \
-        == [("changed-field", 9)]
+        == [("bad-signature", 9)]
     rep = verify_bundle(out, workers=1, sample_rate=1.0)
-    assert [(p.kind, p.seq) for p in rep.problems] == [("changed-field", 9)]
+    assert [(p.kind, p.seq) for p in rep.problems] == [("bad-signature", 9)]
 
 
 def test_rewritten_history_fails_consistency(ledger: Any, tmp_path: Path, keydir: Path) -> None:

@@ -64,6 +64,7 @@ def test_inline_consistency(case: dict[str, Any]) -> None:
     m, n, want = case["size1"], case["size2"], _b(case["proof"])
     if m < n:
         assert merkle.consistency_proof(LEAVES[:n], m) == want
+        assert merkle.TreeLevels(LEAVES).consistency_proof(m, n) == want
     r1, r2 = (bytes.fromhex(V["roots_by_size"][k]) for k in (m, n))
     assert merkle.verify_consistency(m, n, r1, r2, want)
 
@@ -111,3 +112,11 @@ def test_draft_rolling_subtree_hashes_and_inclusion() -> None:
                          + "\n").encode())
     assert roots.hexdigest() == dr["subtree_hash_want"]
     assert incl.hexdigest() == dr["subtree_inclusion_want"]
+
+
+def test_levelled_consistency_proofs_match_the_definition() -> None:
+    leaves = [merkle.leaf_hash(bytes([i])) for i in range(40)]
+    levels = merkle.TreeLevels(leaves)
+    for n in range(1, 41):
+        for m in range(1, n + 1):
+            assert levels.consistency_proof(m, n) == merkle.consistency_proof(leaves[:n], m)

@@ -43,8 +43,11 @@ def test_old_records_pruned_except_under_hold_and_ledger_still_verifies(tmp_path
     assert [(p.from_seq, p.to_seq) for p in pruned] == [(0, 19)]
     left = LedgerReader(con).list(limit=None)
     assert {r["tenant"] for r in left if r["recorded_at_us"] == old} == {"globex"}
-    assert len(left) == 15
+    assert len(left) == 16 and [r["kind"] for r in left].count("retention") == 1  # + the signed fact
     v = LedgerOps(con, settings.ledger.keys_dir).verify()
     assert v["ok"], v["problems"]
-    assert v["pruned"] == [{"from_seq": 0, "to_seq": 19, "reason": "retention 200 days"}]
+    # one summary line for the signed retention record: range, rule, holds in force
+    (line,) = [p["message"] for p in v["info"] if p["kind"] == "pruned"]
+    assert "20 records in seq 0..19 (1 range)" in line and "rule 200 days" in line
+    assert "1 legal hold in force" in line
     con.close()
