@@ -23,7 +23,6 @@ sequence of steps as for the database.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -36,17 +35,13 @@ from ledgergate.schemas import codec
 from . import merkle
 from .errors import BundleError, NotFoundError
 from .evidence import RecordTuple
-from .findings import VerifyReport
 from .keys import Keyring
 from .reader import LedgerReader
 from .sources import STATEMENT_KINDS
 from .tables import CheckpointRow, now_us
-from .trust import TrustAnchors
-from .verify import DEFAULT_SAMPLE_RATE, SignatureMode
+from .bundle_verify import FILES, FORMAT, _sha256_file, verify_bundle
 
-FORMAT = "ledgergate-bundle/2"
-FILES = ("records.avro", "context.avro", "statements.avro", "checkpoints.avro", "notes.json",
-         "inclusion.avro", "consistency.avro", "keys.json", "pruned.json")
+__all__ = ["FILES", "FORMAT", "export", "prove", "verify_bundle"]
 
 _INCLUSION_SCHEMA = fastavro.parse_schema({
     "type": "record", "name": "InclusionProof", "namespace": "io.ledgergate.bundle.v1",
@@ -60,14 +55,6 @@ _CONSISTENCY_SCHEMA = fastavro.parse_schema({
 
 def _envelope_schema() -> Any:
     return fastavro.parse_schema(codec.schema("SignedEnvelope").raw)
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def prove(reader: LedgerReader, record_id: str, *, tree_size: int | None = None) -> dict[str, Any]:
@@ -172,14 +159,3 @@ def _write_checkpoints(reader: LedgerReader, out: Path, cps: list[CheckpointRow]
              for c in cps if c.note]
     (out / "notes.json").write_text(json.dumps(notes, indent=2))
 
-
-def verify_bundle(bundle_dir: str | os.PathLike[str], *, keyring: Keyring | None = None,
-                  anchors: TrustAnchors | None = None, workers: int | None = None,
-                  signatures: SignatureMode | str = "anchored",
-                  sample_rate: float = DEFAULT_SAMPLE_RATE,
-                  sample_seed: bytes | None = None) -> VerifyReport:
-    """Verify a bundle with no database (see :mod:`ledgergate.ledger.bundle_verify`)."""
-    from .bundle_verify import verify_bundle as _verify
-
-    return _verify(bundle_dir, keyring=keyring, anchors=anchors, workers=workers,
-                   signatures=signatures, sample_rate=sample_rate, sample_seed=sample_seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -9,7 +10,26 @@ from typing import Any, Iterator
 
 import fastavro
 
-from .bundle import FILES, FORMAT, _sha256_file
+
+FORMAT = "ledgergate-bundle/2"
+FILES = ("records.avro", "context.avro", "statements.avro", "checkpoints.avro", "notes.json",
+         "inclusion.avro", "consistency.avro", "keys.json", "pruned.json")
+
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# Format 1 (before this verifier): no boundary records, statements or notes, proofs
+# between successive checkpoints. Still verified; it cannot prove completeness.
+FORMAT_V1 = "ledgergate-bundle/1"
+FILES_V1 = ("records.avro", "checkpoints.avro", "inclusion.avro", "consistency.avro",
+            "keys.json", "pruned.json")
 from .errors import BundleError, LedgerError
 from .evidence import Evidence, Period, ProvenTree, RecordTuple
 from .findings import VerifyReport
@@ -20,7 +40,13 @@ from .trust import TrustAnchors
 from .verify import DEFAULT_SAMPLE_RATE, SignatureMode, default_workers, run
 
 
+def _json(path: Path, default: Any) -> Any:
+    return json.loads(path.read_text()) if path.exists() else default
+
+
 def _avro(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():  # a file format 1 did not have
+        return []
     with open(path, "rb") as fh:
         return list(fastavro.reader(fh))
 
@@ -45,7 +71,7 @@ def _records(path: Path) -> Iterator[RecordTuple]:
 def _checkpoints(d: Path) -> list[CheckpointRow]:
     from .sign import decode_checkpoint
 
-    notes = {n["tree_size"]: n["note"] for n in json.loads((d / "notes.json").read_text())}
+    notes = {n["tree_size"]: n["note"] for n in _json(d / "notes.json", [])}
     out = []
     for env in _avro(d / "checkpoints.avro"):
         try:
@@ -64,9 +90,9 @@ def _manifest(d: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise BundleError(f"{d} has no readable manifest.json: expected a directory written "
                           "by `ledgergate export`") from exc
-    if manifest.get("format") != FORMAT:
-        raise BundleError(f"bundle format {manifest.get('format')!r} is not {FORMAT!r}: "
-                          "re-export it with this version of ledgergate")
+    if manifest.get("format") not in (FORMAT, FORMAT_V1):
+        raise BundleError(f"bundle format {manifest.get('format')!r} is not {FORMAT!r} (or "
+                          f"{FORMAT_V1!r}): upgrade ledgergate to read it")
     return manifest
 
 
@@ -74,9 +100,11 @@ def evidence(bundle_dir: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
     """(evidence, manifest, damaged files) of a bundle directory."""
     d = Path(bundle_dir)
     manifest = _manifest(d)
-    damaged = [n for n in FILES if not (d / n).exists()
+    v1 = manifest["format"] == FORMAT_V1
+    files = FILES_V1 if v1 else FILES
+    damaged = [n for n in files if not (d / n).exists()
                or _sha256_file(d / n) != manifest.get("files", {}).get(n)]
-    missing = [n for n in FILES if not (d / n).exists()]
+    missing = [n for n in files if not (d / n).exists()]
     if missing:
         raise BundleError(f"bundle {d} lacks {', '.join(missing)}: it is incomplete")
     try:
@@ -88,7 +116,7 @@ def evidence(bundle_dir: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
                      c.root_hash), None)
         incl = {p["seq"]: p["path"] for p in proofs if p["tree_size"] == latest}
         cons = {(c["first"], c["second"]): c["path"] for c in _avro(d / "consistency.avro")}
-        notes = json.loads((d / "notes.json").read_text())
+        notes = _json(d / "notes.json", [])
         keys = Keyring.from_manifest(json.loads((d / "keys.json").read_text()))
         pruned = [PrunedRange(p["from_seq"], p["to_seq"])
                   for p in json.loads((d / "pruned.json").read_text())]
@@ -102,7 +130,8 @@ def evidence(bundle_dir: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
         tree=ProvenTree(latest, root, incl, cons), statements=statements, context=context,
         cosignatures={n["tree_size"]: n.get("cosignatures") or [] for n in notes},
         material_keys=list(keys.public.values()), pruned_claims=pruned,
-        period=Period(manifest.get("from_us"), manifest.get("to_us")))
+        period=None if v1 else Period(manifest.get("from_us"), manifest.get("to_us")),
+        windowed=v1)
     return ev, manifest, damaged
 
 
@@ -117,16 +146,22 @@ def verify_bundle(bundle_dir: str | os.PathLike[str], *, keyring: Keyring | None
     a bundle that certifies its own keys proves only internal consistency.
     """
     ev, manifest, damaged = evidence(bundle_dir)
-    if anchors is None:
-        if keyring is not None:
-            anchors = TrustAnchors.of(keyring, "the given keyring")
-        else:
-            own = Keyring({k.key_id: k for k in ev.material_keys})
-            anchors = TrustAnchors.of(own, "the bundle's own keys.json (self-certified: pass "
-                                      "--trusted-keys with the keys you hold)")
+    if anchors is None and keyring is not None:
+        anchors = TrustAnchors.of(keyring, "the given keyring")
+    if anchors is None or not anchors.keys:
+        own = Keyring({k.key_id: k for k in ev.material_keys})
+        anchors = TrustAnchors.of(
+            own, "the bundle's own keys.json (self-certified, not independent: pass "
+            "--trusted-keys with the keys you hold)",
+            checkpoint=anchors.checkpoint if anchors else None,
+            witnesses=anchors.witnesses if anchors else ())
     rep = run(ev, anchors, signatures=signatures,
               workers=workers if workers is not None else default_workers(),
               sample_rate=sample_rate, sample_seed=sample_seed)
+    if manifest["format"] == FORMAT_V1:
+        rep.assurance.does_not_establish.append(
+            "completeness of the period: this format-1 bundle carries no boundary records; "
+            "re-export it to prove nothing was left out at either end")
     for name in damaged:
         rep.add(None, None, "changed-field", f"bundle file {name} does not match the SHA-256 in "
                 "manifest.json: it was altered after export")

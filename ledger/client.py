@@ -45,8 +45,16 @@ class ServiceLedger:
         return self._call("GET", f"/records/{ident}", params={"scope": scope} if scope else None)
 
     def verify(self, *, from_us: int | None = None, to_us: int | None = None,
-               signatures: str = "anchored") -> dict[str, Any]:
-        return self._call("POST", "/verify", json={"from_us": from_us, "to_us": to_us, "signatures": signatures})
+               signatures: str = "anchored", trusted_keys: str | None = None,
+               trusted_checkpoint: str | None = None,
+               witness_keys: Sequence[str] = ()) -> dict[str, Any]:
+        return self._call("POST", "/verify", json={
+            "from_us": from_us, "to_us": to_us, "signatures": signatures,
+            "trusted_keys": str(Path(trusted_keys).resolve()) if trusted_keys else None,
+            "trusted_checkpoint": trusted_checkpoint, "witness_keys": list(witness_keys)})
+
+    def checkpoint_note(self) -> str:
+        return self._call("GET", "/checkpoint")["note"]
 
     def export(self, *, from_us: int | None, to_us: int | None, out: Path) -> str:
         return self._call("POST", "/export", json={"from_us": from_us, "to_us": to_us, "out": str(out)})["path"]
@@ -99,8 +107,15 @@ class DirectLedger:
         return self._ops.show(ident, tenant_scope=scope)
 
     def verify(self, *, from_us: int | None = None, to_us: int | None = None,
-               signatures: str = "anchored") -> dict[str, Any]:
-        return self._ops.verify(from_us=from_us, to_us=to_us, signatures=signatures)
+               signatures: str = "anchored", trusted_keys: str | None = None,
+               trusted_checkpoint: str | None = None,
+               witness_keys: Sequence[str] = ()) -> dict[str, Any]:
+        return self._ops.verify(from_us=from_us, to_us=to_us, signatures=signatures,
+                                trusted_keys=trusted_keys, trusted_checkpoint=trusted_checkpoint,
+                                witness_keys=witness_keys)
+
+    def checkpoint_note(self) -> str:
+        return self._ops.checkpoint_note()
 
     def export(self, *, from_us: int | None, to_us: int | None, out: Path) -> str:
         return self._ops.export(from_us=from_us, to_us=to_us, out=out)

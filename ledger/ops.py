@@ -15,10 +15,9 @@ import duckdb
 
 from ledgergate.ledger import keys as keys_mod
 from ledgergate.ledger.errors import LedgerError, NotFoundError
-from ledgergate.ledger.note import parse_vkey
 from ledgergate.ledger.reader import LedgerReader
 from ledgergate.ledger.sources import verify_database
-from ledgergate.ledger.trust import TrustAnchors
+from ledgergate.ledger.trust import TrustAnchors, load_anchors
 
 # statements a report or a person may run through the service: reads only
 _READ_ONLY = {"SELECT"}
@@ -70,17 +69,9 @@ class LedgerOps:
                 witness_keys: Sequence[str] = ()) -> TrustAnchors:
         """What to trust: the auditor's keys if given, else the operator's key directory
         (said plainly in the result: that is not independent of the operator)."""
-        if trusted_keys:
-            ring = keys_mod.load_trusted(trusted_keys)
-            source = f"trusted keys {trusted_keys}"
-        elif self._keys_dir is not None:
-            ring = keys_mod.load_dir(self._keys_dir, require_private=False).public_only()
-            source = f"the operator's key directory {self._keys_dir} (not independent of the operator)"
-        else:
-            raise LedgerError("verification needs the public keys you trust: pass --trusted-keys "
-                              "DIR|FILE (a directory of <key_id>.pub, or a key manifest)")
-        return TrustAnchors.of(ring, source, checkpoint=trusted_checkpoint,
-                               witnesses=tuple(parse_vkey(v) for v in witness_keys))
+        return load_anchors(trusted_keys=trusted_keys, trusted_checkpoint=trusted_checkpoint,
+                            witness_keys=tuple(witness_keys),
+                            fallback_dir=str(self._keys_dir) if self._keys_dir else None)
 
     def verify(self, *, from_us: int | None = None, to_us: int | None = None,
                signatures: str = "anchored", workers: int | None = None,
@@ -116,7 +107,8 @@ class LedgerOps:
     def export(self, *, from_us: int | None, to_us: int | None, out: Path) -> str:
         from ledgergate.ledger.bundle import export
 
-        export(self.reader(), from_us, to_us, out, keyring=self.keyring())
+        export(self.reader(), from_us, to_us, out,
+               keyring=self.keyring() if self._keys_dir is not None else None)
         return str(out)
 
     def prove(self, record_id: str) -> dict[str, Any]:

@@ -155,13 +155,24 @@ class LedgerReader:
     def checkpoints(self) -> list[CheckpointRow]:
         """Every stored checkpoint, by tree size."""
         self._whole("checkpoints")
+        # files written before checkpoint notes existed (opened read-only, so not
+        # migrated) have no note column
+        note = "note" if self._has("checkpoints", "note") else "NULL"
         return [CheckpointRow(t, r, a, k, bytes(p), bytes(s), n) for t, r, a, k, p, s, n in
                 self._con.execute("SELECT tree_size, root_hash, at_us, key_id, payload, "
-                                  "signature, note FROM checkpoints ORDER BY tree_size").fetchall()]
+                                  f"signature, {note} FROM checkpoints ORDER BY tree_size").fetchall()]
+
+    def _has(self, table: str, column: str | None = None) -> bool:
+        sql = ("SELECT count(*) FROM information_schema.columns WHERE table_name = ?" +
+               (" AND column_name = ?" if column else ""))
+        row = self._con.execute(sql, [table] + ([column] if column else [])).fetchone()
+        return bool(row and row[0])
 
     def cosignatures(self) -> dict[int, list[str]]:
         """Witness cosignature lines by tree size."""
         out: dict[int, list[str]] = {}
+        if not self._has("cosignatures"):
+            return out
         for size, line in self._con.execute(
                 "SELECT tree_size, line FROM cosignatures ORDER BY tree_size, witness").fetchall():
             out.setdefault(int(size), []).append(line)

@@ -282,8 +282,17 @@ class LedgerApi:
             return 200, ops.show(path.removeprefix("/records/"), tenant_scope=q.get("scope"))
         if path == "/verify" and method == "POST":
             return 200, ops.verify(from_us=body.get("from_us"), to_us=body.get("to_us"),
-                                   signatures=body.get("signatures") or "anchored")
+                                   signatures=body.get("signatures") or "anchored",
+                                   trusted_keys=body.get("trusted_keys"),
+                                   trusted_checkpoint=body.get("trusted_checkpoint"),
+                                   witness_keys=body.get("witness_keys") or ())
+        if path == "/checkpoint" and method == "GET":
+            if self._writer.size:
+                self._writer.checkpoint()  # the current head, so the note covers everything
+            return 200, {"note": ops.checkpoint_note()}
         if path == "/export" and method == "POST":
+            if self._writer.size:
+                self._writer.checkpoint()  # the bundle's proofs then cover every record
             return 200, {"path": ops.export(from_us=body.get("from_us"), to_us=body.get("to_us"),
                                             out=Path(body["out"]))}
         if path.startswith("/prove/") and method == "GET":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -31,9 +32,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from cryptography.hazmat.primitives import serialization
+
 from .errors import RecordError
-from .keys import key_id_of, public_from_raw, raw_public
 from .sign import KEY_ENDORSEMENT, RETENTION
+
+
+# keys.py imports this module (rotation writes an endorsement), so the two helpers
+# it would give us are spelled out here: same definitions as keys.key_id_of/raw_public
+def _raw(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id_of(public_key: Ed25519PublicKey | bytes) -> str:
+    raw = public_key if isinstance(public_key, bytes) else _raw(public_key)
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 ENDORSEMENT_FORMAT = "ledgergate-key-endorsement/1"
 DAY_US = 86_400_000_000
@@ -56,7 +69,7 @@ class Endorsement:
     signature: bytes
 
     def successor(self) -> Ed25519PublicKey:
-        return public_from_raw(self.successor_public)
+        return Ed25519PublicKey.from_public_bytes(self.successor_public)
 
     def signed_by(self, retiring: Ed25519PublicKey) -> bool:
         """True iff ``retiring`` is the named retiring key and signed this statement."""
@@ -75,7 +88,7 @@ class Endorsement:
 
 def endorse(retiring: Ed25519PrivateKey, successor: Ed25519PublicKey, at_us: int) -> Endorsement:
     """The retiring key's signed statement that ``successor`` follows it."""
-    raw = raw_public(successor)
+    raw = _raw(successor)
     stmt = _canonical({"format": ENDORSEMENT_FORMAT,
                        "retiring_key_id": key_id_of(retiring.public_key()),
                        "successor_key_id": key_id_of(raw), "successor_public_key": raw.hex(),
@@ -88,6 +101,8 @@ def parse_endorsement(statement: bytes, signature: bytes) -> Endorsement:
     try:
         d = json.loads(statement)
         raw = bytes.fromhex(d["successor_public_key"])
+        if len(raw) != 32:
+            raise ValueError(f"successor public key has {len(raw)} bytes, not 32")
         if d["format"] != ENDORSEMENT_FORMAT or key_id_of(raw) != d["successor_key_id"]:
             raise ValueError("format or successor key id does not match")
         return Endorsement(str(d["retiring_key_id"]), str(d["successor_key_id"]), raw,

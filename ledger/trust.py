@@ -25,7 +25,7 @@ from .sign import KEY_ENDORSEMENT, decode_record
 from .statements import Endorsement, endorsement_from_json
 
 if TYPE_CHECKING:
-    from .verify import Context
+    from .verify_context import Context
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,28 @@ class TrustAnchors:
     def of(cls, keyring: Keyring, source: str, *, checkpoint: str | None = None,
            witnesses: tuple[notes.Verifier, ...] = ()) -> "TrustAnchors":
         return cls(dict(keyring.public), source, checkpoint, witnesses)
+
+
+def load_anchors(*, trusted_keys: str | None, trusted_checkpoint: str | None = None,
+                 witness_keys: tuple[str, ...] = (), fallback_dir: str | None = None,
+                 fallback: str | None = None) -> TrustAnchors:
+    """Anchors from what the auditor passes; ``fallback_dir`` (the operator's key
+    directory) only when no --trusted-keys is given, and the result says so."""
+    from .keys import load_dir, load_trusted
+
+    if trusted_keys:
+        ring, source = load_trusted(trusted_keys), f"trusted keys {trusted_keys}"
+    elif fallback_dir is not None:
+        ring = load_dir(fallback_dir, require_private=False).public_only()
+        source = f"the operator's key directory {fallback_dir} (not independent of the operator)"
+    elif fallback is not None:
+        return TrustAnchors({}, fallback, trusted_checkpoint,
+                            tuple(notes.parse_vkey(v) for v in witness_keys))
+    else:
+        raise LedgerError("verification needs the public keys you trust: pass --trusted-keys "
+                          "DIR|FILE (a directory of <key_id>.pub files, or a key manifest)")
+    return TrustAnchors.of(ring, source, checkpoint=trusted_checkpoint,
+                           witnesses=tuple(notes.parse_vkey(v) for v in witness_keys))
 
 
 @dataclass

@@ -28,11 +28,10 @@ unsampled record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import merkle
-from .evidence import CheckpointLike, Evidence, FullTree, PrunedLike, RecordTuple, TreeView
+from .evidence import CheckpointLike, Evidence, FullTree, PrunedLike, RecordTuple
 from .findings import INFO_KINDS, PROBLEM_KINDS, Problem, VerifyReport
 from .keys import Keyring
 from .sigcheck import (
@@ -46,7 +45,6 @@ from .sigcheck import (
 )
 from .sign import decode_checkpoint
 from .trust import (
-    KeyChain,
     TrustAnchors,
     head_note_verifies,
     step_keys,
@@ -54,40 +52,13 @@ from .trust import (
     step_witnesses,
     unendorsed_message,
 )
+from .verify_context import Context
+from .verify_records import step_coverage, step_records, step_statements, tree_from_leaves
+from .verify_summary import step_assurance
 
 __all__ = ["DEFAULT_SAMPLE_RATE", "INFO_KINDS", "PROBLEM_KINDS", "SIGNATURE_MODES", "Context",
            "Problem", "SignatureMode", "TrustAnchors", "VerifyReport", "check_signature_mode",
            "column_mismatches", "default_workers", "run", "signature_sample", "verify"]
-
-
-@dataclass
-class Context:
-    """State shared by the steps of one verification."""
-
-    ev: Evidence
-    anchors: TrustAnchors
-    rep: VerifyReport
-    mode: str
-    workers: int = 1
-    chunk: int = 20_000
-    sample_rate: float = DEFAULT_SAMPLE_RATE
-    sample_seed: bytes | None = None
-    chain: KeyChain = field(default_factory=KeyChain)
-    heads: list[tuple[int, bytes, str]] = field(default_factory=list)  # valid: size, root, key
-    head_bodies: dict[int, str] = field(default_factory=dict)          # size → note body
-    anchor: tuple[int, bytes] = (0, merkle.EMPTY_ROOT)
-    missing: list[tuple[int, int]] = field(default_factory=list)
-    seen: tuple[int, int] | None = None                                # first, last seq read
-    rules: list[tuple[int, Any]] = field(default_factory=list)         # (seq, RetentionRule)
-
-    @property
-    def tree(self) -> TreeView:
-        return self.ev.tree
-
-    def root_at(self, size: int) -> bytes:
-        """Root of the first ``size`` leaves (database evidence only)."""
-        assert isinstance(self.ev.tree, FullTree)  # noqa: S101 - callers check tree.full
-        return merkle.root_from_leaves(self.ev.tree.leaves[:size])
 
 
 def step_checkpoints(ctx: Context) -> None:
@@ -194,9 +165,6 @@ def run(ev: Evidence, anchors: TrustAnchors, *, signatures: SignatureMode | str 
         workers: int = 1, chunk: int = 20_000, sample_rate: float = DEFAULT_SAMPLE_RATE,
         sample_seed: bytes | None = None) -> VerifyReport:
     """Verify ``ev`` against ``anchors``: every step in order, findings in the report."""
-    from .verify_records import step_coverage, step_records, step_statements
-    from .verify_summary import step_assurance
-
     mode = check_signature_mode(signatures)
     rep = VerifyReport(source=ev.source, signature_mode=mode)
     ctx = Context(ev, anchors, rep, mode, workers, chunk, sample_rate, sample_seed)
@@ -226,8 +194,6 @@ def verify(records: Iterable[RecordTuple], leaves: Sequence[tuple[int, bytes]],
 
     ``leaves``: every stored (seq, leaf_hash); a hole in it is itself a deletion.
     """
-    from .verify_records import tree_from_leaves
-
     rep_holes: list[Problem] = []
     tree = tree_from_leaves(leaves, rep_holes)
     ev = Evidence("database", ledger_id, records, checkpoints, tree, statements=statements,

@@ -19,7 +19,7 @@ from .sigcheck import LazySig, SigChecker, column_mismatches, signature_sample
 from .sign import KEY_ENDORSEMENT, RETENTION, ZERO_HASH_HEX, audit_header, decode_record
 from .statements import parse_retention
 from .trust import unendorsed_message
-from .verify import Context
+from .verify_context import Context
 
 
 def tree_from_leaves(leaves: Sequence[tuple[int, bytes]], holes: list[Problem]) -> FullTree:

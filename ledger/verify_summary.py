@@ -6,7 +6,7 @@ from typing import Any
 
 from . import merkle
 from .sign import audit_header, decode_record
-from .verify import Context
+from .verify_context import Context
 
 
 def _context_times(ctx: Context) -> dict[int, int]:
@@ -101,7 +101,7 @@ def step_assurance(ctx: Context) -> None:
                   "signatures was checked; use --all-signatures for attribution of each)")
     no.append("that the recorded events are true: only that the records are those the "
               "ledger signed")
-    if "operator" in ctx.anchors.source:
+    if "operator" in ctx.anchors.source or "self-certified" in ctx.anchors.source:
         no.append("independence from the operator: the trusted keys came from the operator's "
                   "own key directory; pass --trusted-keys with the keys you hold")
 
