@@ -43,7 +43,7 @@ from .sigcheck import (
     default_workers,
     signature_sample,
 )
-from .sign import decode_checkpoint
+from .sign import KEY_ENDORSEMENT, RETENTION, decode_checkpoint, decode_record
 from .trust import (
     TrustAnchors,
     head_note_verifies,
@@ -181,6 +181,13 @@ def run(ev: Evidence, anchors: TrustAnchors, *, signatures: SignatureMode | str 
     return rep
 
 
+def _is_statement(payload: bytes) -> bool:
+    try:
+        return decode_record(payload)["kind"] in (KEY_ENDORSEMENT, RETENTION)
+    except Exception:  # noqa: BLE001 - the records step names unreadable bytes
+        return False
+
+
 def verify(records: Iterable[RecordTuple], leaves: Sequence[tuple[int, bytes]],
            checkpoints: Sequence[CheckpointLike], keyring: Keyring,
            pruned_ranges: Sequence[PrunedLike] = (),
@@ -193,7 +200,13 @@ def verify(records: Iterable[RecordTuple], leaves: Sequence[tuple[int, bytes]],
     """Verify a ledger given as plain data, trusting ``keyring``'s public keys.
 
     ``leaves``: every stored (seq, leaf_hash); a hole in it is itself a deletion.
+    ``statements`` (endorsement and retention records) default to those found in
+    ``records``, which are then read into memory first; the database path
+    (:func:`ledgergate.ledger.sources.verify_database`) streams instead.
     """
+    if not statements:
+        records = list(records)
+        statements = [r for r in records if _is_statement(r[1])]
     rep_holes: list[Problem] = []
     tree = tree_from_leaves(leaves, rep_holes)
     ev = Evidence("database", ledger_id, records, checkpoints, tree, statements=statements,
