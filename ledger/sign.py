@@ -88,7 +88,10 @@ def record_id_for(ledger_id: str, fields: Mapping[str, Any]) -> str:
     if kind == "governance":  # a human fact: keyed by its event id, so a redelivery is a duplicate
         event_id = (fields.get("metadata") or {}).get("event_id")
         if not event_id:
-            if isinstance(kind, str) and _KIND_RE.fullmatch(kind):
+            raise RecordError("governance entry has no metadata.event_id: expected the GovernanceEvent's "
+                              "event_id (gov_...), which keys its record")
+        return str(uuid.uuid5(_RECORD_NS, f"{ledger_id}\x1fgovernance\x1f{event_id}"))
+    if isinstance(kind, str) and _KIND_RE.fullmatch(kind):
         # Any other kind (signed statements such as key endorsements and retention,
         # incidents, overrides, ...): the entry's own record_id, else one derived from
         # its content, so re-appending the same statement is idempotent.
