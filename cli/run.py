@@ -67,7 +67,16 @@ def cmd_ledger(args: argparse.Namespace) -> int:
 def cmd_proxy(args: argparse.Namespace) -> int:
     from ledgergate.proxy.wiring import run
 
-    run(settings_of(args))
+    settings = settings_of(args)
+    if args.instance_id:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", args.instance_id):
+            raise CliError(f"--instance-id {args.instance_id!r}: use 1-100 letters, digits, '-', '_' or '.'")
+        # a supervisor restarting the proxy keeps its id: same spool (replayed), same reply topic
+        settings = settings.model_copy(update={"proxy": settings.proxy.model_copy(
+            update={"instance_id": args.instance_id})})
+    run(settings)
     return EXIT_OK
 
 
@@ -127,7 +136,9 @@ def register(sub: Any) -> None:
     lg.add_argument("--from-beginning", action="store_true",
                     help="re-read every topic from its start (after an in-memory broker restart); "
                          "records already held are skipped")
-    command(sub, "proxy", cmd_proxy, "run the OpenAI-compatible proxy")
+    px = command(sub, "proxy", cmd_proxy, "run the OpenAI-compatible proxy")
+    px.add_argument("--instance-id", help="this proxy's id (default: proxy.instance_id, else host-pid); "
+                                          "letters, digits, '-', '_' and '.'")
     u = command(sub, "up", cmd_up, "run broker, worker, ledger service and proxy together until Ctrl-C")
     u.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     d = sub.add_parser("demo", help="run the whole pipeline on scripted traffic, verify, and write a report")

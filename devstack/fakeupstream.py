@@ -103,7 +103,8 @@ class FakeUpstream:
             return await _json(send, 400, {"error": {"message": "fake upstream: body is not JSON"}})
         self.count += 1
         auth = next((v.decode() for k, v in scope["headers"] if k == b"authorization"), None)
-        self.last = dict(req, _path=path, _authorization=auth)
+        rid = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), None)
+        self.last = dict(req, _path=path, _authorization=auth, _request_id=rid)
         self.bodies.append(self.last)
         if self.delay_ms:
             await asyncio.sleep(self.delay_ms / 1000)

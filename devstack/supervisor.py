@@ -5,6 +5,13 @@ one); the supervisor starts them in dependency order, waits for each to say
 it is ready, and on Ctrl-C / SIGTERM stops them in reverse order. Children
 also get PR_SET_PDEATHSIG on Linux, so even a SIGKILLed supervisor leaves no
 orphans.
+
+A part that exits on its own (crash, OOM kill, SIGKILL) is restarted, not the
+stack stopped: each child after its own exponential backoff (0.5 s doubling to
+30 s, reset once it has run a minute), with a log line each time; a dead
+embedded broker is restarted by :meth:`Stack.heal`. The proxy keeps serving
+meanwhile (observe from its spool, enforce routes answer 503 until decisions
+flow again). Only Ctrl-C / SIGTERM stops everything.
 """
 
 from __future__ import annotations
@@ -30,14 +37,28 @@ class SupervisorError(LedgergateError):
     """A part of the stack did not start."""
 
 
+#: restart backoff of a part that exited: first delay, cap, and run time after which it resets
+BACKOFF_FIRST_S, BACKOFF_MAX_S, BACKOFF_RESET_S = 0.5, 30.0, 60.0
+
+
+def backoff(restarts: int) -> float:
+    """Seconds to wait before restarting a part that has been restarted ``restarts`` times in a row."""
+    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(restarts, 16))
+
+
 @dataclass
 class Child:
     name: str
     argv: list[str]
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0          # restarts in a row (reset after BACKOFF_RESET_S of running)
+    restart_at: float = 0.0    # monotonic time of the pending restart; 0 = none pending
+    started_at: float = 0.0
 
     def start(self) -> None:
+        self.started_at = time.monotonic()
+        self.restart_at = 0.0
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
@@ -131,7 +152,9 @@ class Stack:
                       logs / f"worker-{i}.log")
             w.start()
             self.children.append(w)
-        proxy = Child("proxy", cli_command("proxy", "--config", cfg), logs / "proxy.log")
+        # a fixed instance id: a restarted proxy replays the spool its predecessor left
+        iid = s.proxy.instance_id or f"up-{s.proxy.port}"
+        proxy = Child("proxy", cli_command("proxy", "--config", cfg, "--instance-id", iid), logs / "proxy.log")
         proxy.start()
         self.children.append(proxy)
 
@@ -163,7 +186,7 @@ class Stack:
         self.say(f"  broker   exited; restarting {b.bootstrap}")
         consumers = [c for c in self.children if c.name == "ledger" or c.name.startswith("worker-")]
         for c in consumers:
-            c.stop()
+            c.stop(timeout=3)  # their broker is gone: a graceful stop has nothing left to flush
         b.proc = None
         b.start()
         asyncio.run(ensure_topics(s.broker.bootstrap, topic_specs(s.topics, s.broker.partitions,
@@ -193,6 +216,31 @@ class Stack:
     def dead(self) -> list[str]:
         return [c.name for c in self.children if not c.alive()]
 
+    def revive(self, now: float | None = None) -> list[str]:
+        """Restart the children that exited, each once its backoff has passed; the names restarted."""
+        now = time.monotonic() if now is None else now
+        restarted = []
+        for c in self.children:
+            if c.alive():
+                if c.restarts and now - c.started_at >= BACKOFF_RESET_S:
+                    c.restarts = 0
+                continue
+            if not c.restart_at:
+                delay = backoff(c.restarts)
+                c.restart_at = now + delay
+                code = c.proc.returncode if c.proc is not None else None
+                self.say(f"  {c.name:<8} exited (code {code}); restarting in {delay:.1f}s "
+                         f"(see {c.log_path})")
+            elif now >= c.restart_at:
+                if c.name.startswith("worker-"):
+                    (self.run_dir / f"{c.name}.ready").unlink(missing_ok=True)
+                c.start()
+                c.restarts += 1
+                c.restart_at = 0.0
+                restarted.append(c.name)
+                self.say(f"  {c.name:<8} restarted (restart {c.restarts} in a row)")
+        return restarted
+
 
 def _http_ok(host: str, port: int) -> bool:
     import http.client
@@ -221,7 +269,7 @@ def _uds_ok(path: Path) -> bool:
 
 
 def run_forever(stack: Stack) -> int:
-    """Start the stack and block until Ctrl-C/SIGTERM or a part dies; always stop everything."""
+    """Start the stack and keep it up (restarting parts that exit) until Ctrl-C/SIGTERM; always stop everything."""
     stopping = {"flag": False}
 
     def _term(signum: int, frame: object) -> None:
@@ -232,12 +280,15 @@ def run_forever(stack: Stack) -> int:
     try:
         stack.start()
         stack.say("ledgergate is up; Ctrl-C stops it")
+        broker_retry_at = 0.0
         while not stopping["flag"]:
-            stack.heal()
-            dead = stack.dead()
-            if dead:
-                stack.say(f"ledgergate: {', '.join(dead)} exited; stopping the stack (see {stack.workdir / 'logs'})")
-                return 1
+            if time.monotonic() >= broker_retry_at:
+                try:
+                    stack.heal()
+                except (BrokerError, SupervisorError) as exc:
+                    broker_retry_at = time.monotonic() + BACKOFF_MAX_S / 6
+                    stack.say(f"  broker   restart failed ({exc}); retrying in {BACKOFF_MAX_S / 6:.0f}s")
+            stack.revive()
             time.sleep(0.2)
         return 0
     finally:

@@ -26,7 +26,7 @@ async def relay(send: Send, upstream: UpstreamClient, x: Exchange, body: bytes,
     t0 = time.perf_counter()
     x.forwarded_us = now_us()
     try:
-        resp = await upstream.request(x.endpoint, body)
+        resp = await upstream.request(x.endpoint, body, request_id=x.request_id)
     except ProxyError as exc:
         x.outcome, x.status, x.error, x.reason = "upstream-error", exc.status, exc.message, exc.code
         x.latency_ms = (time.perf_counter() - t0) * 1000

@@ -30,7 +30,7 @@ import asyncio
 import logging
 import ssl
 from collections import deque
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httptools
@@ -57,7 +57,7 @@ class UpstreamResponse:
 
     __slots__ = ("status", "headers", "_conn")
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], conn: "_Connection") -> None:
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], conn: _Connection) -> None:
         self.status = status
         self.headers = headers
         self._conn = conn
@@ -93,7 +93,7 @@ class UpstreamResponse:
 class _Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection; one request at a time."""
 
-    def __init__(self, pool: "_Pool") -> None:
+    def __init__(self, pool: _Pool) -> None:
         self.pool = pool
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
@@ -254,7 +254,7 @@ class _Pool:
                 loop.create_connection(lambda: _Connection(self), self.host, self.port,
                                        ssl=self.ssl, server_hostname=self.host if self.ssl else None),
                 self.connect_timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise
         return proto  # type: ignore[return-value]
 
@@ -297,26 +297,32 @@ class UpstreamClient:
         except KeyError:
             raise ValueError(f"unknown endpoint {endpoint!r}: expected one of {sorted(_OPENAI_PATHS)}") from None
 
-    def _request_bytes(self, method: str, path: str, body: bytes | None) -> bytes:
+    def _request_bytes(self, method: str, path: str, body: bytes | None, request_id: str | None = None) -> bytes:
         head = method.encode() + b" " + path.encode() + b" HTTP/1.1\r\n" + self._head_tail
+        if request_id is not None and request_id.isascii() and request_id.isprintable():
+            head += b"X-Request-Id: " + request_id.encode() + b"\r\n"
         if body is not None:
             head += b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
             return head + body
         return head + b"\r\n"
 
-    async def request(self, endpoint: str, body: bytes | None, *, method: str = "POST") -> UpstreamResponse:
+    async def request(self, endpoint: str, body: bytes | None, *, method: str = "POST",
+                      request_id: str | None = None) -> UpstreamResponse:
         """Send one request; returns once the answer's headers are in.
+
+        ``request_id`` goes along as ``X-Request-Id`` so the upstream's logs name
+        the same request as the audit trail.
 
         Raises UpstreamUnreachable (502) when no connection can be made or the
         upstream drops it, UpstreamTimeout (504) on connect or answer timeout.
         A request on a reused keep-alive connection that the upstream had
         already closed (nothing received yet) is retried once on a new one.
         """
-        data = self._request_bytes(method, self.path_for(endpoint), body)
+        data = self._request_bytes(method, self.path_for(endpoint), body, request_id)
         for attempt in (0, 1):
             try:
                 conn = await self._pool.acquire()
-            except (asyncio.TimeoutError, TimeoutError) as exc:
+            except TimeoutError as exc:
                 raise UpstreamTimeout(
                     f"upstream {self.cfg.id!r} did not accept a connection within "
                     f"{self.cfg.connect_timeout_seconds:g}s: check that it is up or raise "
