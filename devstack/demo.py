@@ -9,6 +9,7 @@ writes an Article 12 report, and stops everything.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,29 +100,33 @@ def send_traffic(settings: Settings, say: Any) -> list[dict[str, Any]]:
             r = client.post("/v1/chat/completions", headers={"Authorization": f"Bearer {token}"},
                             json={"model": item.model, "messages": [{"role": "user", "content": item.prompt}],
                                   "metadata": {"loan_id": "LN-2026-0042"} if "loan" in item.prompt else {}})
-            body = r.json()
-            err = body.get("error") or {}
-            note = err.get("message", "") if r.status_code != 200 else "answered"
-            results.append({"label": item.label, "person": person, "status": r.status_code,
-                            "code": err.get("code"), "note": note})
+            results.append(_seen(item.label, person, r))
         # an unsigned token is refused before anything else happens
         r = client.post("/v1/chat/completions", headers={"Authorization": "Bearer not.a.token"},
                         json={"model": "gpt-demo", "messages": [{"role": "user", "content": "hi"}]})
-        err = r.json().get("error") or {}
-        results.append({"label": "forged token (401)", "person": "?", "status": r.status_code,
-                        "code": err.get("code"), "note": err.get("message", "")})
+        results.append(_seen("forged token (401)", "?", r))
     return results
 
 
-def _wait_for_records(led: Any, want: int, timeout: float) -> int:
+def _seen(label: str, person: str, r: Any) -> dict[str, Any]:
+    """What one caller saw: status, error code and message, and the request id the proxy gave it."""
+    try:
+        err = r.json().get("error") or {}
+    except ValueError:
+        err = {}
+    return {"label": label, "person": person, "status": r.status_code, "code": err.get("code"),
+            "note": err.get("message", "") if r.status_code != 200 else "answered",
+            "request_id": r.headers.get("x-request-id")}
+
+
+def _traced(led: Any, request_ids: set[str], timeout: float) -> dict[tuple[str, str], dict[str, Any]]:
+    """The ledger's records by (kind, request id), once every request has its response record."""
     deadline = time.monotonic() + timeout
-    n = 0
-    while time.monotonic() < deadline:
-        n = len(led.list(kind="decision", limit=10_000))
-        if n >= want:
-            return n
+    while True:
+        by = {(r["kind"], r["request_id"]): r for r in led.list(limit=10_000) if r.get("request_id")}
+        if all(("response", rid) in by for rid in request_ids) or time.monotonic() > deadline:
+            return by
         time.sleep(0.2)
-    return n
 
 
 def run_demo(workdir: Path) -> int:
@@ -143,16 +148,14 @@ def run_demo(workdir: Path) -> int:
         say("\nsending scripted traffic ...")
         seen = send_traffic(settings, say)
         for r in seen:
-            say(f"  {r['status']}  {r['label']:<26} {r['person']:<6} {r['note'][:90]}")
-        # refused at the door (bad token, role not allowed) never reaches the worker
-        reached_worker = sum(1 for r in seen if r["status"] != 401 and r["code"] != "forbidden")
+            say(textwrap.fill(f"{r['status']}  {r['label']:<26} {r['person']:<6} {r['note']}", width=100,
+                              initial_indent="  ", subsequent_indent=" " * 40, break_long_words=False,
+                              break_on_hyphens=False))
         with open_ledger(db=Path(settings.ledger.path), socket=settings.ledger.socket_path,
                          keys_dir=Path(settings.ledger.keys_dir)) as led:
-            _wait_for_records(led, reached_worker, 30)
-            time.sleep(0.5)  # response events trail the decisions by a moment
-            rows = led.list(kind="decision", limit=1000)
-            say("\ndecisions in the ledger:")
-            say(_decision_table(rows))
+            records = _traced(led, {r["request_id"] for r in seen if r["request_id"]}, 30)
+            say("\nevery request in the signed ledger (its response record; the decision where the worker judged it):")
+            say(_request_table(seen, records))
             result = led.verify()
             say(f"\nverify: {'INTACT' if result.get('ok') else 'TAMPERED'} — "
                 f"{result.get('records')} records, {result.get('checkpoints')} checkpoints")
@@ -173,6 +176,12 @@ def run_demo(workdir: Path) -> int:
     return 0 if result.get("ok") else 1
 
 
-def _decision_table(rows: list[dict[str, Any]]) -> str:
-    return table(rows, ["seq", "person", "tenant", "route_id", "outcome", "rule_id", "categories",
-                         "policy_version"])
+def _request_table(seen: list[dict[str, Any]], records: dict[tuple[str, str], dict[str, Any]]) -> str:
+    rows = []
+    for i, r in enumerate(seen, 1):
+        resp = records.get(("response", r["request_id"] or ""), {})
+        dec = records.get(("decision", r["request_id"] or ""), {})
+        rows.append({"#": i, "request": r["label"], "person": r["person"], "status": r["status"],
+                     "outcome": resp.get("outcome") or "(not traced)", "decision": dec.get("rule_id") or "-",
+                     "audit record id": resp.get("record_id") or "-"})
+    return table(rows, ["#", "request", "person", "status", "outcome", "decision", "audit record id"])

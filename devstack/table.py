@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ def table(rows: Sequence[dict[str, Any]], cols: list[str]) -> str:
     line = "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(out)
+    return "\n".join(ln.rstrip() for ln in out)
 
 
 def _cell(v: Any) -> str:
@@ -24,4 +25,6 @@ def _cell(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return ",".join(map(str, v))
     s = str(v)
-    return s if len(s) <= 40 else s[:37] + "..."
+    if len(s) <= 40 or " " not in s:
+        return s  # identifiers are never cut: a shortened id names nothing
+    return textwrap.shorten(s, 40, placeholder=" ...")  # cut between words, never inside one

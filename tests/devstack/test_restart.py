@@ -17,7 +17,8 @@ def test_backoff_doubles_to_a_cap():
 
 def test_revive_restarts_an_exited_child_after_its_backoff(tmp_path):
     said: list[str] = []
-    st = Stack(settings_from_mapping(yaml.safe_load(default_config_text()), source="test"), tmp_path / "c.yaml", tmp_path, say=said.append)
+    settings = settings_from_mapping(yaml.safe_load(default_config_text()), source="test")
+    st = Stack(settings, tmp_path / "c.yaml", tmp_path, say=said.append)
     child = Child("worker-0", [sys.executable, "-c", "pass"], tmp_path / "w.log")
     st.children.append(child)
     child.start()
