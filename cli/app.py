@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 
 from ledgergate.errors import LedgergateError
 
-from . import classify, config, ingest, ledger, policy, reports, run
+from . import classify, config, governance, ingest, ledger, policy, reports, run
 from .common import EXIT_USAGE, Parser
 
 # the order of `ledgergate --help`
-STAGES = (config, run, ledger, classify, policy, ingest, reports)
+STAGES = (config, run, ledger, classify, policy, ingest, reports, governance)
 
 
 def build_parser() -> argparse.ArgumentParser:

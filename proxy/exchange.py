@@ -40,6 +40,8 @@ def outcome_of(exc: ProxyError) -> str:
         return "refused-policy"
     if isinstance(exc, Forbidden):
         return "refused-forbidden"
+    if exc.code == "route_suspended":  # proxy/suspensions.py
+        return "refused-suspended"
     if exc.status == 503:
         return "refused-unavailable"
     if 400 <= exc.status < 500:

@@ -22,6 +22,7 @@ from ledgergate.proxy.app import Authenticator, ProxyApp
 from ledgergate.proxy.publisher import Publisher
 from ledgergate.proxy.routing import Router
 from ledgergate.proxy.spool import Spool
+from ledgergate.proxy.suspensions import SuspensionWatch
 from ledgergate.proxy.upstream import UpstreamClient
 from ledgergate.proxy.waiter import DecisionWaiter
 
@@ -54,16 +55,24 @@ def build_proxy(settings: Settings, *, authenticator: Authenticator | None = Non
                             fetch_max_wait_ms=settings.broker.fetch_wait_ms)
     upstreams = {u.id: UpstreamClient(u) for u in settings.upstreams}
 
+    # route suspensions recorded through `ledgergate route suspend` (proxy/suspensions.py)
+    suspensions = SuspensionWatch(bootstrap, topics.governance, client_id=client_id)
+
     async def prepare() -> None:
         # the deployment's topics plus this instance's reply topic (one partition:
         # it only carries this instance's decisions)
         specs = topic_specs(topics, settings.broker.partitions, settings.broker.replication_factor)
         specs.append(NewTopic(topics.replies(iid), 1, settings.broker.replication_factor))
-        await ensure_topics(bootstrap, specs, timeout=5.0)
+        try:
+            await ensure_topics(bootstrap, specs, timeout=5.0)
+        finally:  # read the suspensions already recorded before serving (or follow them once reachable)
+            await suspensions.start()
 
-    return ProxyApp(settings, router=Router(settings.routes), authenticator=authenticator,
-                    upstreams=upstreams, publisher=publisher, waiter=waiter, instance_id=iid,
-                    prepare=prepare)
+    app = ProxyApp(settings, router=Router(settings.routes), authenticator=authenticator,
+                   upstreams=upstreams, publisher=publisher, waiter=waiter, instance_id=iid,
+                   prepare=prepare)
+    app.route_checks.append(suspensions.check)
+    return app
 
 
 def uvicorn_config(app: Any, host: str, port: int, **overrides: Any) -> uvicorn.Config:

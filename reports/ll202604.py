@@ -71,7 +71,7 @@ def _safeguards(policies: dict[str, Any], context: ReportContext, as_of: dt.date
     for b in policies["configured"]:
         reviewed = dt.date.fromisoformat(b["reviewed"]) if b["reviewed"] else None
         age = (as_of - reviewed).days if reviewed else None
-        overdue = reviewed is None or age > REVIEW_WINDOW_DAYS
+        overdue = age is None or age > REVIEW_WINDOW_DAYS
         bundles.append({**b, "review_age_days": age, "review_overdue": overdue,
                         "routes": [r.id for r in context.routes if r.policy == b["id"]],
                         "flag": ("no review date recorded" if reviewed is None else

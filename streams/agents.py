@@ -28,6 +28,7 @@ from ledgergate.schemas.codec import Codec, SchemaError
 from ledgergate.streams import transport
 from ledgergate.streams.batching import take_ready
 from ledgergate.streams.decide import Decider, DecideError, blocked_for_error
+from ledgergate.streams.overrides import OverrideHook, follow_governance
 from ledgergate.streams.policy.registry import PolicyRegistry, PolicyUpdateError
 
 log = logging.getLogger("ledgergate.worker")
@@ -54,7 +55,8 @@ class WorkerState:
 
 
 def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *, codec: Codec,
-              worker_id: str, on_ready: Callable[[], None] | None = None) -> tuple[faust.App, WorkerState]:
+              worker_id: str, on_ready: Callable[[], None] | None = None,
+              overrides: OverrideHook | None = None) -> tuple[faust.App, WorkerState]:
     """The Faust app of one worker process (no I/O until it is started)."""
     b = settings.broker
     topics = settings.topics
@@ -145,6 +147,8 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
                 if isinstance(res, Exception):
                     await dead_letter(ev, str(res))
                     res = blocked_for_error(req, str(res), worker_id=worker_id, now_us=_now_us())
+                elif overrides is not None:  # human override windows (streams/overrides.py)
+                    res = overrides.apply(req, res)
                 sent.append((ev, await publish(res, req.get("reply_to"))))
             except Exception as exc:
                 await dead_letter(ev, f"cannot publish decision: {type(exc).__name__}: {exc}")
@@ -193,6 +197,12 @@ def build_app(settings: Settings, decider: Decider, policies: PolicyRegistry, *,
                     log.error("policies[%d]@%d rejected: %s", msg.partition, msg.offset, exc)
         finally:
             await consumer.stop()
+
+    if overrides is not None:
+        @app.task
+        async def follow_overrides() -> None:
+            """Every worker reads every human override (streams/overrides.py)."""
+            await follow_governance(b.bootstrap, topics.governance, overrides, codec)
 
     @app.on_partitions_assigned.connect
     async def _assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:

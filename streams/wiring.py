@@ -14,6 +14,7 @@ from ledgergate.schemas.codec import default_codec
 from ledgergate.streams.agents import build_app
 from ledgergate.streams.classify.build import build_classifier
 from ledgergate.streams.decide import Decider, RouteInfo
+from ledgergate.streams.overrides import OverrideHook
 from ledgergate.streams.policy.engine import RouteGate
 from ledgergate.streams.policy.registry import PolicyRegistry
 
@@ -66,8 +67,9 @@ def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: 
             ready_file.write_text(wid)
 
     (Path(settings.ledger.path).parent / "run" / "faust").mkdir(parents=True, exist_ok=True)
+    overrides = OverrideHook(hash_key(settings), clock_us=lambda: time.time_ns() // 1000)
     app, _state = build_app(settings, decider, policies, codec=default_codec(), worker_id=wid,
-                            on_ready=on_ready)
+                            on_ready=on_ready, overrides=overrides)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on
     # every record: each aiokafka debug call then builds a LogRecord (≈ 3 % of a
