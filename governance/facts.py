@@ -24,11 +24,12 @@ ROUTE_ACTIONS = ("route.suspend", "route.resume")
 ACTIONS = INCIDENT_ACTIONS + ("override",) + ROUTE_ACTIONS
 CLASSIFICATIONS = ("incident", "not-incident")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-# Decision metadata keys the worker owns (it overwrites whatever a caller sent
-# under them): the keyed request hash overrides match, and the override that
-# allowed a request. Metadata is a derived column, so reports query them in SQL.
-REQUEST_HASH_KEY = "request_hash"
-OVERRIDE_ID_KEY = "override_id"
+# Decision metadata keys the worker owns, in the gateway's reserved "lg." namespace
+# (the proxy drops callers' tags there, and the worker overwrites them): the keyed
+# request hash overrides match, and the override that allowed a request. Metadata
+# is a derived column, so reports query them in SQL.
+REQUEST_HASH_KEY = "lg.request_hash"
+OVERRIDE_ID_KEY = "lg.override_id"
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 

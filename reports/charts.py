@@ -7,7 +7,7 @@ because the result is marked safe for the (autoescaping) templates.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 

@@ -87,7 +87,7 @@ class ReportContext:
     version: str = field(default_factory=lambda: ledgergate_version())
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "ReportContext":
+    def from_settings(cls, settings: Settings) -> ReportContext:
         """Build the context from a loaded configuration."""
         rep = settings.reports
         bundles = settings.bundles()

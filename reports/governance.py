@@ -245,9 +245,9 @@ def human_oversight(run: Runner, scope: Scope) -> dict[str, Any]:
     """Overrides, the decisions they allowed, route suspensions and incident notifications (Art. 14, 26(5))."""
     qo, overrides = _facts(run, scope, "human overrides of decisions", ("override",))
     qa, allowed = run.rows(AllowedRow, "decisions allowed by an override window", f"""
-        SELECT json_extract_string(metadata, '$.override_id') AS override_id, count(*), min(seq), max(seq)
+        SELECT json_extract_string(metadata, '$."lg.override_id"') AS override_id, count(*), min(seq), max(seq)
         FROM records WHERE {scope.where} AND kind = 'decision' AND rule_id = 'human-override'
-          AND json_extract_string(metadata, '$.override_id') IS NOT NULL
+          AND json_extract_string(metadata, '$."lg.override_id"') IS NOT NULL
         GROUP BY 1 ORDER BY min(seq)""", scope.params)
     qs, suspensions = _facts(run, scope, "route suspensions and resumptions", ("route.suspend", "route.resume"))
     qn, notices = _facts(run, scope, "incident notifications given", ("incident.notify",))
@@ -275,7 +275,8 @@ class RefusalRow(NamedTuple):
 
 def gate_refusals(run: Runner, scope: Scope, columns: set[str]) -> dict[str, Any]:
     """Requests refused before any policy ran (authentication, authorisation, bad input, suspension)."""
-    reason = "reason" if "reason" in columns else "CAST(NULL AS VARCHAR)"
+    # engineer audit's refusal code travels as metadata "lg.reason" (a column, if a ledger adds one)
+    reason = "reason" if "reason" in columns else "json_extract_string(metadata, '$.\"lg.reason\"')"
     marks = ", ".join("?" for _ in GATE_OUTCOMES)
     qid, rows = run.rows(RefusalRow, "requests refused at the gate by route, outcome and reason", f"""
         SELECT route_id, outcome, {reason}, status, count(*), min(seq), max(seq)

@@ -8,8 +8,9 @@ imported; nothing registers itself by side effect elsewhere.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from .context import ReportContext
 from .errors import ReportError

@@ -17,7 +17,8 @@ so switching on a schedule does not backfill the ledger's whole history.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Literal, Mapping, NamedTuple, Protocol, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal, NamedTuple, Protocol
 
 from .errors import ReportError
 
@@ -120,7 +121,7 @@ def due_reports(schedules: Sequence[ScheduleLike], last_runs: LastRuns, now: dt.
                           "datetime.now(timezone.utc)")
     if max_catch_up < 1:
         raise ReportError(f"max_catch_up {max_catch_up} is below 1: expected a positive number of periods")
-    today = now.astimezone(dt.timezone.utc).date()
+    today = now.astimezone(dt.UTC).date()
     seen: set[DueReport] = set()
     out: list[DueReport] = []
     for s in schedules:

@@ -122,7 +122,7 @@ def test_override_window_allows_the_identical_request_then_blocks_again(stack) -
         ok = chat(settings, client, "carol", AWS)
         assert ok.status_code == 200, ok.text
         s, outcome, rule, m, _ = latest_decision(led, "carol", head)
-        assert (outcome, rule, json.loads(m)["override_id"]) == ("allow", "human-override", override_id)
+        assert (outcome, rule, json.loads(m)["lg.override_id"]) == ("allow", "human-override", override_id)
         # not the identical request, or not the same caller: the policy still blocks
         blocked_decision_id(chat(settings, client, "carol", AWS + " again"))
         blocked_decision_id(chat(settings, client, "dave", AWS))
@@ -130,7 +130,7 @@ def test_override_window_allows_the_identical_request_then_blocks_again(stack) -
         head = led.query("SELECT max(seq) FROM records")[0][0]
         blocked_decision_id(chat(settings, client, "carol", AWS))
         s, outcome, rule, m, _ = latest_decision(led, "carol", head)
-        assert outcome == "block" and "override_id" not in json.loads(m)
+        assert outcome == "block" and "lg.override_id" not in json.loads(m)
 
 
 def test_route_suspension_takes_effect_on_the_running_proxy(stack) -> None:
@@ -148,6 +148,11 @@ def test_route_suspension_takes_effect_on_the_running_proxy(stack) -> None:
     assert r.returncode == 0, r.stderr
     wait_for(lambda: chat(settings, client, "alice", "Name three rivers.", "analyst").status_code == 200, 20,
              "the proxy to serve the resumed route")
+    with open_ledger(db=settings.ledger.path, socket=settings.ledger.socket_path,
+                     keys_dir=settings.ledger.keys_dir) as led:  # the refusals are events too
+        wait_for(lambda: led.query("SELECT count(*) FROM records WHERE kind = 'response' AND route_id = ? "
+                                   "AND outcome = 'refused-suspended' AND status = 503", [route_id])[0][0] >= 2,
+                 20, "the refusals of the suspended route recorded")
 
 
 def screenshot(html: Path, png: Path) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ REQ = {"principal": {"person": "carol", "tenant": "acme", "roles": ["engineer"],
        "parts": [{"path": "messages[0].content", "role": "user", "text": "key AKIA..."}]}
 BLOCK = {"decision_id": "dec_1", "request_id": "r1", "outcome": "block", "rule_id": "block-secrets",
          "explanation": "a secret", "principal": REQ["principal"], "route_id": "assistant",
-         "metadata": {"loan_id": "LN-1", "override_id": "forged"}, "redacted_parts": []}
+         "metadata": {"loan_id": "LN-1", "lg.override_id": "forged"}, "redacted_parts": []}
 
 
 def test_request_hash_is_hmac_over_who_asked_what_where() -> None:
@@ -33,7 +33,7 @@ def test_request_hash_is_hmac_over_who_asked_what_where() -> None:
 
 def _book(until_us: int) -> tuple[GovernanceBook, str]:
     h = request_hash(REQ, b"k")
-    ev = facts.override(RITA, 0, 10 * US, decision={**BLOCK, "metadata": {"request_hash": h}}, reason="fp",
+    ev = facts.override(RITA, 0, 10 * US, decision={**BLOCK, "metadata": {"lg.request_hash": h}}, reason="fp",
                         allow_for_s=(until_us - 10 * US) // US, max_allow_for_s=3600)
     book = GovernanceBook()
     book.offer(codec.decode(codec.encode("GovernanceEvent", ev)))  # as read from the topic
@@ -54,13 +54,13 @@ def test_override_applies_only_to_the_same_callers_identical_request_in_its_wind
     assert (ov is not None) == applies
     if applies:
         d = apply_override(stamp(BLOCK, "h"), ov)
-        assert (d["outcome"], d["rule_id"], d["metadata"]["override_id"]) == ("allow", "human-override", oid)
+        assert (d["outcome"], d["rule_id"], d["metadata"]["lg.override_id"]) == ("allow", "human-override", oid)
         assert oid in d["explanation"] and "block-secrets" in d["explanation"]
 
 
 def test_stamp_drops_a_caller_sent_override_id() -> None:
     d = stamp(BLOCK, "abc")
-    assert d["metadata"] == {"loan_id": "LN-1", "request_hash": "abc"}
+    assert d["metadata"] == {"loan_id": "LN-1", "lg.request_hash": "abc"}
 
 
 def test_suspend_and_resume_fold_in_topic_order() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from ledgergate.reports.queries import DuckDBQuery  # noqa: E402
+
 from report_ledger import Ledger, build_ledger  # noqa: E402
 
 

@@ -32,7 +32,7 @@ from ledgergate.reports.queries import DuckDBQuery, Period
 
 LEDGER_ID = "reports-test"
 OCTOBER = Period(dt.date(2026, 10, 1), dt.date(2026, 10, 31))
-NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 HASH_V1 = "a1" * 32
 HASH_V2 = "b2" * 32
 
@@ -80,10 +80,10 @@ def scenario() -> list[dict[str, Any]]:
     """Ledger entries in recording order (deterministic)."""
     rnd = random.Random(7)
     out: list[dict[str, Any]] = []
-    start = dt.datetime(2026, 9, 29, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 9, 29, tzinfo=dt.UTC)
     t = start
     i = 0
-    while t < dt.datetime(2026, 11, 2, 12, tzinfo=dt.timezone.utc):
+    while t < dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC):
         t += dt.timedelta(minutes=rnd.randint(40, 100))
         i += 1
         person, tenant, roles = PEOPLE[i % len(PEOPLE)]
@@ -91,9 +91,9 @@ def scenario() -> list[dict[str, Any]]:
         mode = "observe" if route == "telemetry" else "enforce"
         upstream = "mlflow" if route == "underwriting" else "openai"
         model = ("gpt-4o" if route != "underwriting" else
-                 ("uw-llm-1" if t < dt.datetime(2026, 10, 20, tzinfo=dt.timezone.utc) else "uw-llm-2"))
+                 ("uw-llm-1" if t < dt.datetime(2026, 10, 20, tzinfo=dt.UTC) else "uw-llm-2"))
         pol_id = "underwriting" if route == "underwriting" else "default"
-        if pol_id == "default" and t < dt.datetime(2026, 10, 15, tzinfo=dt.timezone.utc):
+        if pol_id == "default" and t < dt.datetime(2026, 10, 15, tzinfo=dt.UTC):
             policy = {"id": "default", "version": 1, "hash": HASH_V1}
         else:
             policy = {"id": pol_id, "version": 2 if pol_id == "default" else 1, "hash": HASH_V2}
@@ -117,8 +117,8 @@ def scenario() -> list[dict[str, Any]]:
                 "route_id": route, "mode": mode, "upstream_id": upstream, "model": model,
                 "endpoint": "chat.completions", "metadata": meta}
         at = us(t)
-        outage = dt.datetime(2026, 10, 10, 9, tzinfo=dt.timezone.utc) <= t < \
-            dt.datetime(2026, 10, 10, 14, tzinfo=dt.timezone.utc)
+        outage = dt.datetime(2026, 10, 10, 9, tzinfo=dt.UTC) <= t < \
+            dt.datetime(2026, 10, 10, 14, tzinfo=dt.UTC)
         if outage:
             # the broker is down: the proxy refuses without a decision
             out.append({**base, "kind": "response", "recorded_at_us": at, "received_at_us": at,
@@ -151,7 +151,7 @@ def scenario() -> list[dict[str, Any]]:
                     "completion_tokens": 50 if resp == "forwarded" else None,
                     "total_tokens": 150 if resp == "forwarded" else None})
     # a report generated mid-period is itself a ledger record
-    out.append({"kind": "report", "recorded_at_us": us(dt.datetime(2026, 10, 1, 0, 5, tzinfo=dt.timezone.utc)),
+    out.append({"kind": "report", "recorded_at_us": us(dt.datetime(2026, 10, 1, 0, 5, tzinfo=dt.UTC)),
                 "report": {"kind": "article12", "period_from": "2026-09-01", "period_to": "2026-09-30",
                            "tenant": None, "route_id": None, "sha256": "c3" * 32, "filename": "sept.html"},
                 "metadata": {}, "worker_id": "w1"})
@@ -179,12 +179,14 @@ def gate_refusals() -> list[dict[str, Any]]:
     for k, (route, outcome, status) in enumerate([("-", "refused-auth", 401), ("-", "refused-auth", 401),
                                                    ("assistant", "refused-forbidden", 403),
                                                    ("telemetry", "refused-suspended", 503)]):
-        t = us(dt.datetime(2026, 10, 21, 10 + k, tzinfo=dt.timezone.utc))
+        t = us(dt.datetime(2026, 10, 21, 10 + k, tzinfo=dt.UTC))
         out.append({"kind": "response", "request_id": f"gate-{k}", "recorded_at_us": t, "received_at_us": t,
                     "answered_at_us": t, "principal": {"person": "anonymous", "tenant": "unknown", "roles": [],
                                                        "auth_method": "none"},
                     "source": "proxy", "route_id": route, "mode": "none", "endpoint": "chat.completions",
-                    "outcome": outcome, "forwarded": "none", "status": status, "metadata": {}})
+                    "outcome": outcome, "forwarded": "none", "status": status,
+                    "metadata": {"lg.reason": {401: "invalid_token", 403: "role_not_allowed",
+                                               503: "route_suspended"}[status]}})
     return out
 
 
@@ -216,18 +218,18 @@ def human_facts(out: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                                      event_id=f"gov_notify{k}")))
     blocked = det[5]
     ov = gfacts.override(RITA, blocked["recorded_at_us"] + H, blocked["recorded_at_us"] + H,
-                         decision={**blocked, "metadata": {**blocked["metadata"], "request_hash": "ab" * 32}},
+                         decision={**blocked, "metadata": {**blocked["metadata"], "lg.request_hash": "ab" * 32}},
                          reason="false positive: documentation sample", allow_for_s=900, max_allow_for_s=3600,
                          event_id="gov_override0")
     facts.append(_gov(ov))
     t = ov["entered_at_us"] + 60_000_000
     resent = {**blocked, "request_id": "req-resent", "decision_id": "dec-resent", "recorded_at_us": t,
               "decided_at_us": t, "received_at_us": t, "rule_id": "human-override", "outcome": "allow",
-              "metadata": {**blocked["metadata"], "override_id": ov["event_id"], "request_hash": "ab" * 32},
+              "metadata": {**blocked["metadata"], "lg.override_id": ov["event_id"], "lg.request_hash": "ab" * 32},
               "explanation": f"allowed by human override {ov['event_id']}"}
     resent["_concerns"] = None
     facts.append(resent)
-    sus = us(dt.datetime(2026, 10, 21, 9, tzinfo=dt.timezone.utc))
+    sus = us(dt.datetime(2026, 10, 21, 9, tzinfo=dt.UTC))
     for k, action in enumerate(("route.suspend", "route.resume")):
         facts.append(_gov(gfacts.route_change(action, RITA, sus + k * 24 * H, sus + k * 24 * H,
                                               route_id="telemetry", known_routes=["telemetry"],

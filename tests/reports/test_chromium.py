@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from report_ledger import NOW, OCTOBER, Ledger
 from ledgergate.reports.queries import gather_article12, gather_ll202604
 from ledgergate.reports.render import render
+
+from report_ledger import NOW, OCTOBER, Ledger
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -16,13 +16,14 @@ from typing import Any
 import duckdb
 import pytest
 
-from report_ledger import LEDGER_ID, NOW, OCTOBER, Ledger, build_ledger
 from ledgergate.ledger import keys as lkeys
 from ledgergate.ledger.store import LedgerWriter, LegalHold, connect
 from ledgergate.reports import registry
 from ledgergate.reports.errors import ReportError
 from ledgergate.reports.queries import DuckDBQuery, Period, gather_article12, gather_ll202604
 from ledgergate.reports.render import format_for_path, render, render_to
+
+from report_ledger import LEDGER_ID, NOW, OCTOBER, Ledger, build_ledger
 
 WHERE = "recorded_at_us >= ? AND recorded_at_us < ?"
 P = [OCTOBER.start_us, OCTOBER.end_us]
@@ -114,7 +115,7 @@ def test_monitoring_and_attribution_equal_direct_queries(a12: dict[str, Any], co
     assert a12["monitoring"]["timeline"]["unit"] == "day" and len(buckets) == 31
     for b in buckets:
         day = dt.date.fromisoformat(b["bucket"])
-        lo = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
+        lo = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()) * 1_000_000
         assert b["decisions"] == one(con, "SELECT count(*) FROM records WHERE kind = 'decision' AND "
                                           "recorded_at_us >= ? AND recorded_at_us < ?", [lo, lo + 86_400_000_000])
     assert sum(b["records"] for b in buckets) == a12["coverage"]["records"]
@@ -133,7 +134,7 @@ def test_monitoring_and_attribution_equal_direct_queries(a12: dict[str, Any], co
     assert o["by"] == "rita" and o["decision_id"] and o["allow_until"] and o["event_id"] == "gov_override0"
     assert ov["allowed_by_override"]["decisions"] == one(
         con, f"SELECT count(*) FROM records WHERE {WHERE} AND kind = 'decision' AND outcome = 'allow' "
-             "AND json_extract_string(metadata, '$.override_id') = 'gov_override0'") == 1
+             "AND json_extract_string(metadata, '$.\"lg.override_id\"') = 'gov_override0'") == 1
     assert ov["suspensions"]["count"] == ov["suspensions"]["resumptions"] == 1
     assert [s["action"] for s in ov["suspensions"]["listed"]] == ["route.suspend", "route.resume"]
     assert ov["notifications"]["count"] == one(

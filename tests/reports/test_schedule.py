@@ -12,7 +12,7 @@ from ledgergate.reports.errors import ReportError
 from ledgergate.reports.schedule import DueReport, due_reports, infer_every, last_runs_from_reports
 
 D = dt.date
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(y: int, m: int, d: int, h: int = 0) -> dt.datetime:
