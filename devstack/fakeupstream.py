@@ -62,13 +62,7 @@ class FakeUpstream:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            return await _lifespan(receive, send)
         if scope["type"] != "http":
             return
         body = b""
@@ -78,18 +72,8 @@ class FakeUpstream:
             if not msg.get("more_body"):
                 break
         path: str = scope["path"]
-        method: str = scope["method"]
-        if method == "GET":
-            if path == "/_last":
-                return await _json(send, 200, self.last)
-            if path == "/_count":
-                return await _json(send, 200, {"count": self.count})
-            if path in ("/v1/models", "/models"):
-                return await _json(send, 200, {"object": "list", "data": [
-                    {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}]})
-            if path == "/health":
-                return await _json(send, 200, {"status": "ok"})
-            return await _json(send, 404, {"error": {"message": f"no route {path}"}})
+        if scope["method"] == "GET":
+            return await self._get(path, send)
         if path == "/_reset":
             self.reset()
             return await _json(send, 200, {"ok": True})
@@ -110,6 +94,23 @@ class FakeUpstream:
             await asyncio.sleep(self.delay_ms / 1000)
         if self.fail_status is not None:
             return await _json(send, self.fail_status, self.fail_body)
+        return await self._post(path, req, send)
+
+    async def _get(self, path: str, send: Send) -> None:
+        """The fake's own probes (``/_last``, ``/_count``) and the model list."""
+        if path == "/_last":
+            return await _json(send, 200, self.last)
+        if path == "/_count":
+            return await _json(send, 200, {"count": self.count})
+        if path in ("/v1/models", "/models"):
+            return await _json(send, 200, {"object": "list", "data": [
+                {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}]})
+        if path == "/health":
+            return await _json(send, 200, {"status": "ok"})
+        return await _json(send, 404, {"error": {"message": f"no route {path}"}})
+
+    async def _post(self, path: str, req: dict[str, Any], send: Send) -> None:
+        """The OpenAI-compatible endpoints (and MLflow serving's ``/invocations``)."""
         if path.endswith("/chat/completions") or path.endswith("/invocations"):
             return await self._chat(req, send)
         if path.endswith("/completions"):
@@ -167,6 +168,16 @@ class FakeUpstream:
             "model": req.get("model"), "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": _words(prompt), "completion_tokens": _words(text),
                       "total_tokens": _words(prompt) + _words(text)}})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        msg = await receive()
+        if msg["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif msg["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def _json(send: Send, status: int, obj: Any) -> None:
