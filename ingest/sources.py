@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ItemError, SourceError
-from .mapping import RunRecord, TraceRecord, parse_run, parse_trace
+from .records import RunRecord, TraceRecord, parse_run, parse_trace
 
 
 @dataclass(frozen=True)
