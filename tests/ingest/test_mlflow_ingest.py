@@ -48,7 +48,7 @@ def expected_events(d: MlflowData) -> dict[str, dict[str, Any]]:
                           "auth_method": "mlflow"},
             "route_id": "telemetry", "mode": "observe", "upstream_id": None, "model": model,
             "endpoint": endpoint, "parts": parts, "reply_to": None, "policy_id": None,
-            "metadata": meta, "proxy_id": None,
+            "metadata": meta, "proxy_id": None, "submitted_by": None,
         }
 
     evs = [
