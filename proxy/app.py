@@ -272,8 +272,10 @@ class ProxyApp:
         now = time.monotonic()
         flowing = not (w.last_timeout_at is not None
                        and (w.last_decision_at is None or w.last_timeout_at > w.last_decision_at))
-        ready = self.started and p.healthy and w.running and flowing
+        trail_ok = not (p.unsaved or p.lost or p.build_failures)
+        ready = self.started and p.healthy and w.running and flowing and trail_ok
         await send_json(send, 200 if ready else 503, {
             "ready": ready, "broker": p.healthy, "reply_consumer": w.running, "decisions_flowing": flowing,
             "last_decision_age_s": None if w.last_decision_at is None else round(now - w.last_decision_at, 3),
-            "spool_pending": p.spool.pending, "instance": self.instance_id})
+            "spool_pending": p.spool.pending, "audit_trail_ok": trail_ok, "events_unsaved": len(p.unsaved),
+            "events_lost": p.lost, "event_build_failures": p.build_failures, "instance": self.instance_id})

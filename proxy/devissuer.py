@@ -21,8 +21,9 @@ import os
 import secrets
 import stat
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization

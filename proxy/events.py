@@ -10,6 +10,7 @@ what went wrong instead of vanishing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,13 +30,14 @@ def principal_record(p: Any) -> dict[str, Any]:
     return {"person": p.person, "tenant": p.tenant, "roles": list(p.roles), "auth_method": p.auth_method}
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NOBODY = {"person": "anonymous", "tenant": "unknown", "roles": [], "auth_method": "none"}
 
 
 def _scrub(v: Any) -> Any:
     """``v`` with every string made encodable (lone surrogates → U+FFFD)."""
     if isinstance(v, str):
-        return v.encode("utf-8", "replace").decode("utf-8")
+        return _SURROGATE.sub("\ufffd", v)
     if isinstance(v, dict):
         return {_scrub(k): _scrub(item) for k, item in v.items()}
     if isinstance(v, list):

@@ -33,9 +33,9 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
-
+from typing import Any
 
 from ledgergate.config import ClaimMapping, IdentityConfig, IssuerConfig
 from ledgergate.proxy.errors import AuthError
@@ -339,7 +339,7 @@ def _number(claims: Mapping[str, Any], name: str) -> float | None:
 
 def _iso(ts: float) -> str:
     try:
-        return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         return repr(ts)
 
@@ -380,12 +380,12 @@ def _claim(claims: Mapping[str, Any], name: str) -> Any:
 def _principal(claims: Mapping[str, Any], mapping: ClaimMapping) -> Principal:
     person = _claim(claims, mapping.person)
     if not isinstance(person, str) or not person:
-        raise AuthError(f"token has no {mapping.person!r} claim (the caller's identity)"
-                        if person is None else f"token claim {mapping.person!r} (the caller's identity) is not a non-empty string")
+        raise AuthError(f"token has no {mapping.person!r} claim (the caller's identity)" if person is None
+                        else f"token claim {mapping.person!r} (the caller's identity) is not a non-empty string")
     tenant = _claim(claims, mapping.tenant)
     if not isinstance(tenant, str) or not tenant:
-        raise AuthError(f"token has no {mapping.tenant!r} claim (the caller's tenant)"
-                        if tenant is None else f"token claim {mapping.tenant!r} (the caller's tenant) is not a non-empty string")
+        raise AuthError(f"token has no {mapping.tenant!r} claim (the caller's tenant)" if tenant is None
+                        else f"token claim {mapping.tenant!r} (the caller's tenant) is not a non-empty string")
     raw = _claim(claims, mapping.roles)
     if raw is None:
         roles: tuple[str, ...] = ()

@@ -31,8 +31,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import httpx
 import jwt
@@ -165,7 +166,7 @@ class JwksCache:
         self.load_count = 0
 
     @classmethod
-    def for_issuer(cls, cfg: IssuerConfig, **kwargs: Any) -> "JwksCache":
+    def for_issuer(cls, cfg: IssuerConfig, **kwargs: Any) -> JwksCache:
         """The cache for one configured issuer (``kwargs`` as for the constructor)."""
         return cls(url=cfg.jwks_url, file=cfg.jwks_file, cache_seconds=cfg.jwks_cache_seconds,
                    issuer=cfg.issuer, **kwargs)

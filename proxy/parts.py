@@ -17,7 +17,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ledgergate.errors import LedgergateError
 from ledgergate.proxy.openai_schema import judge_lenient

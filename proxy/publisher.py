@@ -29,7 +29,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -40,6 +41,8 @@ from ledgergate.proxy.spool import Record, Spool
 log = logging.getLogger("ledgergate.proxy.publisher")
 
 RecordsFn = Callable[[], list[Record]]
+#: events kept in memory when the spool cannot take them (≈ 1 KiB each)
+MAX_UNSAVED = 100_000
 
 
 class PublishError(LedgergateError):
@@ -49,7 +52,7 @@ class PublishError(LedgergateError):
 class ProducerLike(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-    async def send(self, topic: str, value: bytes, key: bytes) -> "asyncio.Future[Any]": ...
+    async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[Any]: ...
     async def send_and_wait(self, topic: str, value: bytes, key: bytes) -> Any: ...
 
 
@@ -85,6 +88,10 @@ class Publisher:
         self.sent = 0
         self.spooled = 0
         self.replayed = 0
+        # events neither sent nor spooled (the spool failed): retried, and /ready says so meanwhile
+        self.unsaved: list[Record] = []
+        self.lost = 0            # beyond MAX_UNSAVED: logged and counted, never silent
+        self.build_failures = 0
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -109,18 +116,18 @@ class Publisher:
         if self._producer is not None:
             try:
                 await asyncio.wait_for(self._producer.stop(), self.timeout)
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, KafkaError, OSError) as exc:
                 log.debug("old producer did not stop cleanly: %r", exc)
             self._producer = None
         producer = self._factory()
         try:
             await asyncio.wait_for(producer.start(), max(self.timeout, 1.0))
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             log.warning("broker %s unreachable (%r); events go to the spool until it answers",
                         self.bootstrap, exc)
             try:
                 await asyncio.wait_for(producer.stop(), 1.0)
-            except (KafkaError, OSError, asyncio.TimeoutError):
+            except (TimeoutError, KafkaError, OSError):
                 pass
             self.healthy = False
             return False
@@ -160,7 +167,7 @@ class Publisher:
         if self._producer is not None:
             try:
                 await asyncio.wait_for(self._producer.stop(), self.timeout)
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, KafkaError, OSError) as exc:
                 log.warning("producer did not stop cleanly: %r", exc)
             self._producer = None
         await self.spool.close()
@@ -181,7 +188,7 @@ class Publisher:
         try:
             await asyncio.wait_for(producer.send_and_wait(record.topic, record.value, record.key),
                                    timeout or self.timeout)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             self._degrade(exc)
             raise PublishError(f"broker {self.bootstrap} did not ack within "
                                f"{(timeout or self.timeout) * 1000:.0f} ms: {exc!r}") from exc
@@ -212,12 +219,14 @@ class Publisher:
         if self._replay_wake is not None:
             self._replay_wake.set()
 
-    @staticmethod
-    def _build(fn: RecordsFn) -> list[Record]:
+    def _build(self, fn: RecordsFn) -> list[Record]:
         try:
             return fn()
         except Exception:  # noqa: BLE001 - a bad event must not stop the publisher
-            log.exception("building an event failed; it is dropped")
+            # the proxy's builders repair what does not encode, so this is a bug: count it, /ready shows it
+            self.build_failures += 1
+            log.exception("building an audit event failed (%d so far); it is missing from the trail",
+                          self.build_failures)
             return []
 
     async def _send_bg(self, rec: Record) -> None:
@@ -231,7 +240,7 @@ class Publisher:
         self._inflight[fut] = rec
         fut.add_done_callback(self._sent)
 
-    def _sent(self, fut: "asyncio.Future[Any]") -> None:
+    def _sent(self, fut: asyncio.Future[Any]) -> None:
         rec = self._inflight.pop(fut, None)
         if fut.cancelled() or fut.exception() is not None:
             self._degrade(fut.exception() or asyncio.CancelledError())
@@ -272,18 +281,33 @@ class Publisher:
         try:
             await self.spool.append(records)
             self.spooled += len(records)
-        except Exception:  # noqa: BLE001 - the spool is the last resort; say so loudly
-            log.exception("could not spool %d events: they are lost", len(records))
+        except Exception:  # noqa: BLE001 - the spool is the last resort: keep them, retry, say so loudly
+            room = MAX_UNSAVED - len(self.unsaved)
+            self.unsaved.extend(records[:room])
+            self.lost += max(0, len(records) - room)
+            log.exception("could not spool %d events: %d held in memory for a retry, %d lost so far "
+                          "(the proxy reports not ready until they are saved)", len(records),
+                          len(self.unsaved), self.lost)
         self._wake_replay()
+
+    async def _retry_unsaved(self) -> None:
+        """Spool the events a failed spool append left in memory (oldest first)."""
+        if not self.unsaved:
+            return
+        held, self.unsaved = self.unsaved, []
+        await self._spool_records(held)
+        if not self.unsaved:
+            log.warning("%d events held in memory after a spool failure are now spooled", len(held))
 
     async def _replay_loop(self) -> None:
         assert self._replay_wake is not None
         while True:
             try:
                 await asyncio.wait_for(self._replay_wake.wait(), self.retry_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._replay_wake.clear()
+            await self._retry_unsaved()
             if self.healthy and self.spool.pending == 0:
                 continue
             if self._producer is None or not self.healthy:
@@ -292,7 +316,7 @@ class Publisher:
                     continue
             try:
                 await self._replay_all()
-            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, KafkaError, OSError) as exc:
                 log.info("spool replay paused: broker %s not ready (%r)", self.bootstrap, exc)
                 self.healthy = False
                 await asyncio.sleep(self.retry_seconds)

@@ -9,8 +9,9 @@ checked before anything is forwarded or published (deny by default).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from ledgergate.config import RouteConfig
 from ledgergate.proxy.errors import Forbidden, NotFound

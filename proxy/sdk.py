@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -167,7 +168,7 @@ class EventProducer:
             await self._producer.stop()
             self._started = False
 
-    async def __aenter__(self) -> "EventProducer":
+    async def __aenter__(self) -> EventProducer:
         await self.start()
         return self
 

@@ -23,9 +23,10 @@ import logging
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from ledgergate.errors import LedgergateError
 
@@ -67,7 +68,7 @@ class Spool:
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spool")
         self._pending = 0  # records appended (or being appended) and not yet replayed
         self._write_seg = 0
-        self._write_fh: "object | None" = None
+        self._write_fh: object | None = None
         self._cursor = (0, 0)
         self._opened = False
         self.appending = 0  # appends submitted and not finished
@@ -185,7 +186,7 @@ class Spool:
     def _scan(self, seg: int, start: int) -> tuple[int, int]:
         """Count valid records of a segment from ``start``; returns (count, end of the last valid one)."""
         n, pos = 0, start
-        for _, pos in self._frames(seg, start):
+        for _, pos in self._frames(seg, start):  # noqa: B007 - the last frame's end is the answer
             n += 1
         return n, pos
 
@@ -214,7 +215,7 @@ class Spool:
                 continue
             pos = off if s == seg else 0
             frames = self._frames(s, pos)
-            for payload, pos in frames:
+            for payload, pos in frames:  # noqa: B007 - pos is the cursor after the loop
                 out.append(_unpack(payload))
                 if len(out) >= max_records:
                     break

@@ -330,7 +330,8 @@ class UpstreamClient:
             except OSError as exc:
                 raise UpstreamUnreachable(
                     f"upstream {self.cfg.id!r} at {self.host}:{self.port} is unreachable "
-                    f"({exc.strerror or type(exc).__name__}): check upstreams[].base_url and that it is running") from exc
+                    f"({exc.strerror or type(exc).__name__}): check upstreams[].base_url and that it is running"
+                ) from exc
             try:
                 status, headers = await conn.send(data, self.cfg.timeout_seconds)
             except TimeoutError as exc:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -73,7 +74,7 @@ class DecisionWaiter:
             await consumer.seek_to_end(*tps)
             for tp in tps:  # force the "latest" lookup now, before any request is published
                 await consumer.position(tp)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             log.warning("reply topic %s not reachable on %s (%r); enforce routes answer 503 until it is",
                         self.topic, self.bootstrap, exc)
             try:
@@ -110,7 +111,7 @@ class DecisionWaiter:
             if not fut.done():
                 fut.cancel()
 
-    def expect(self, request_id: str) -> "asyncio.Future[dict[str, Any]]":
+    def expect(self, request_id: str) -> asyncio.Future[dict[str, Any]]:
         """Register interest in a decision; call before publishing the request."""
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._futures[request_id] = fut
@@ -137,7 +138,7 @@ class DecisionWaiter:
     def forget(self, request_id: str) -> None:
         self._futures.pop(request_id, None)
 
-    async def wait(self, request_id: str, fut: "asyncio.Future[dict[str, Any]]",
+    async def wait(self, request_id: str, fut: asyncio.Future[dict[str, Any]],
                    timeout: float) -> dict[str, Any] | None:
         """The decision, or None after ``timeout`` seconds."""
         loop = asyncio.get_running_loop()
@@ -194,6 +195,6 @@ class DecisionWaiter:
             fut.set_result(d)
 
 
-def _expire(fut: "asyncio.Future[Any]") -> None:
+def _expire(fut: asyncio.Future[Any]) -> None:
     if not fut.done():
         fut.set_exception(TimeoutError())

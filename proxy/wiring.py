@@ -16,8 +16,8 @@ from typing import Any
 import uvicorn
 from aiokafka.admin import NewTopic
 
-from ledgergate.config import Settings
 from ledgergate.broker import ensure_topics, topic_specs
+from ledgergate.config import Settings
 from ledgergate.proxy.app import Authenticator, ProxyApp
 from ledgergate.proxy.publisher import Publisher
 from ledgergate.proxy.routing import Router

@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from ledgergate.config import Settings, Topics, settings_from_mapping
 from ledgergate.broker import free_port
+from ledgergate.config import Settings, Topics, settings_from_mapping
 from ledgergate.devstack.fakeupstream import RunningFake, fake_upstream
 from ledgergate.proxy.errors import AuthError
 from ledgergate.proxy.wiring import build_proxy, uvicorn_config
@@ -124,7 +125,7 @@ class Responder:
         self.seen: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "Responder":
+    async def __aenter__(self) -> Responder:
         self.consumer = AIOKafkaConsumer(self.topics.requests, self.topics.held, bootstrap_servers=self.bootstrap,
                                          group_id=f"resp-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest",
                                          fetch_max_wait_ms=50)

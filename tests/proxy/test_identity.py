@@ -9,9 +9,10 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import jwt
 import pytest
@@ -363,7 +364,7 @@ class JwksServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/.well-known/jwks.json"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def __enter__(self) -> "JwksServer":
+    def __enter__(self) -> JwksServer:
         self.thread.start()
         return self
 
@@ -476,3 +477,23 @@ async def test_build_authenticator_against_http_issuer(server: JwksServer) -> No
     now = int(time.time())
     tok = sign("ec-1", iat=now, exp=now + 60)
     assert (await auth.authenticate(f"Bearer {tok}")).tenant == "acme"
+
+
+@pytest.mark.parametrize("header, api_key, expected", [
+    (None, None, ("anonymous", "unknown", "none")),
+    ("Bearer lgk_not-a-configured-key", None, ("anonymous", "unknown", "unverified-api_key")),
+    ("Bearer garbage", None, ("anonymous", "unknown", "unverified-token")),
+    ("Bearer " + raw_token({"alg": "none"}, {"iss": ISS, "sub": "mallory", "tenant": "acme"}), None,
+     ("mallory", "acme", "unverified-jwt")),
+    ("Bearer " + raw_token({"alg": "none"}, {"sub": "x\ud800\n" + "y" * 300}), None, (None, "unknown", "unverified-jwt")),
+])
+def test_claimed_identity_is_read_never_trusted_and_never_the_token(auth: Authenticator, header, api_key,
+                                                                   expected) -> None:
+    p = auth.claimed(header, api_key)
+    person, tenant, method = expected
+    assert (p.tenant, p.auth_method, p.roles) == (tenant, method, ())
+    if person is not None:
+        assert p.person == person
+    else:  # unprintable and overlong claims are cut and replaced
+        assert len(p.person) == 100 and "\n" not in p.person and "\ud800" not in p.person
+    assert header is None or header.split(" ", 1)[1] not in repr(p)

@@ -30,20 +30,21 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from ledgergate.config import Settings, load_settings
 from ledgergate.broker import free_port
+from ledgergate.config import Settings, load_settings
 from ledgergate.devstack.fakeupstream import RunningFake, fake_upstream
+from ledgergate.devstack.supervisor import Stack
 from ledgergate.ledger.client import open_ledger
 from ledgergate.proxy.devissuer import dev_token
-from ledgergate.devstack.supervisor import Stack
 
 from support import wait_for, write_config
 

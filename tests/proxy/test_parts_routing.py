@@ -9,7 +9,13 @@ import pytest
 from ledgergate.config import RouteConfig
 from ledgergate.proxy.errors import Forbidden, NotFound
 from ledgergate.proxy.parts import (
-    PartsError, Restorer, SSERestorer, apply_redactions, extract_parts, pseudonym_map, restore_json_answer,
+    PartsError,
+    Restorer,
+    SSERestorer,
+    apply_redactions,
+    extract_parts,
+    pseudonym_map,
+    restore_json_answer,
 )
 from ledgergate.proxy.routing import Router
 from ledgergate.proxy.sdk import EventValidationError, validate

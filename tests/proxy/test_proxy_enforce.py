@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ledgergate.config import Topics
 from ledgergate.broker import free_port
+from ledgergate.config import Topics
 
 SECRET = "Jane Roe"
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
-
-from ledgergate.config import Topics
 from ledgergate.broker import free_port
+from ledgergate.config import Topics
 
 CHAT = {"model": "m-obs", "messages": [{"role": "system", "content": "be brief"},
                                        {"role": "user", "content": "hello there"}]}

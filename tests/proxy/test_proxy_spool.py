@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ledgergate.config import Topics
 from ledgergate.broker import EmbeddedBroker, ensure_topics, free_port, topic_specs
+from ledgergate.config import Topics
 from ledgergate.proxy.spool import Record, Spool
 
 

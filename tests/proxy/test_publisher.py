@@ -13,7 +13,6 @@ from ledgergate.proxy.publisher import Publisher
 from ledgergate.proxy.spool import Record, Spool
 
 
-
 async def _values(bootstrap: str, topic: str, n: int, timeout: float = 10.0) -> list[bytes]:
     c = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
                          fetch_max_wait_ms=50)
@@ -77,3 +76,35 @@ async def test_without_linger_each_event_goes_at_once(broker, topic_prefix, tmp_
     assert got == [b"v0", b"v1", b"v2"]
     assert min(sent) < 0.01
     assert max(sent) - min(sent) >= 0.015  # the 10 ms gaps between submissions show
+
+
+async def test_events_the_spool_cannot_take_are_kept_retried_and_reported(tmp_path) -> None:
+    from ledgergate.broker import free_port
+
+    spool = Spool(tmp_path / "spool")
+    pub = Publisher(f"127.0.0.1:{free_port()}", spool, publish_timeout_ms=200, retry_seconds=0.05)
+    real_append = spool.append
+    calls = {"n": 0}
+
+    async def failing_once(records):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(28, "No space left on device")
+        return await real_append(records)
+
+    spool.append = failing_once  # type: ignore[method-assign]
+    await pub.start()  # the broker is down: events go to the spool
+    try:
+        pub.submit(lambda: [Record("t", b"k", b"v")])
+        for _ in range(100):
+            if calls["n"] >= 1:
+                break
+            await asyncio.sleep(0.01)
+        assert pub.unsaved or spool.pending == 1  # held in memory (then retried), never dropped
+        for _ in range(200):
+            if spool.pending == 1 and not pub.unsaved:
+                break
+            await asyncio.sleep(0.01)
+        assert spool.pending == 1 and pub.unsaved == [] and pub.lost == 0 and calls["n"] >= 2
+    finally:
+        await pub.stop()
