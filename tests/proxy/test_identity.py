@@ -485,7 +485,8 @@ async def test_build_authenticator_against_http_issuer(server: JwksServer) -> No
     ("Bearer garbage", None, ("anonymous", "unknown", "unverified-token")),
     ("Bearer " + raw_token({"alg": "none"}, {"iss": ISS, "sub": "mallory", "tenant": "acme"}), None,
      ("mallory", "acme", "unverified-jwt")),
-    ("Bearer " + raw_token({"alg": "none"}, {"sub": "x\ud800\n" + "y" * 300}), None, (None, "unknown", "unverified-jwt")),
+    ("Bearer " + raw_token({"alg": "none"}, {"sub": "x\ud800\n" + "y" * 300}), None,
+     (None, "unknown", "unverified-jwt")),
 ])
 def test_claimed_identity_is_read_never_trusted_and_never_the_token(auth: Authenticator, header, api_key,
                                                                    expected) -> None:
