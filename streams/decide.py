@@ -6,8 +6,9 @@ The agent in ``streams/agents.py`` is a thin loop around :class:`Decider`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ledgergate.errors import LedgergateError
 from ledgergate.schemas.policy import PolicyBundle
@@ -73,12 +74,12 @@ class Decider:
         results = self._classifier.classify_batch(texts, frozenset(needed)) if texts else []
         out: list[dict[str, Any] | DecideError] = []
         pos = 0
-        for req, plan in zip(requests, plans):
-            if isinstance(plan, DecideError):
-                out.append(plan)
+        for req, planned in zip(requests, plans, strict=True):
+            if isinstance(planned, DecideError):
+                out.append(planned)
                 continue
             n = len(req["parts"])
-            out.append(self._one(req, plan[0], plan[1], results[pos:pos + n]))
+            out.append(self._one(req, planned[0], planned[1], results[pos:pos + n]))
             pos += n
         return out
 

@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledgergate.config import ConfigError, load_policy_file, read_yaml
 from ledgergate.errors import LedgergateError
-from ledgergate.streams.classify.engine import Classification, Span
 from ledgergate.schemas.policy import CATEGORIES, ENTITY_TYPES
+from ledgergate.streams.classify.engine import Classification, Span
 from ledgergate.streams.policy.engine import Caller, RouteGate, decide
 
 _ENTITY_CATEGORY = {e: ("PHI" if e == "MEDICAL_RECORD_NUMBER" else "SECRET" if e == "SECRET" else "PII")

@@ -7,8 +7,9 @@ the caller's problem to turn into a block (see ``streams/agents.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from ledgergate.schemas.policy import ACTION_RANK, ENTITY_TYPES, PolicyBundle, Rule
 
@@ -16,17 +17,29 @@ _ENTITY_SET = frozenset(ENTITY_TYPES)
 
 
 class SpanLike(Protocol):
-    entity_type: str
-    category: str
-    start: int
-    end: int
-    score: float
-    recognizer: str
+    """A detected span as the engine reads it (read-only, so frozen dataclasses fit)."""
+
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def recognizer(self) -> str: ...
 
 
 class ClassificationLike(Protocol):
-    categories: frozenset[str]
-    spans: tuple[SpanLike, ...]
+    """One prompt part's classification as the engine reads it."""
+
+    @property
+    def categories(self) -> frozenset[str]: ...
+    @property
+    def spans(self) -> Sequence[SpanLike]: ...
 
 
 @dataclass(frozen=True, slots=True)

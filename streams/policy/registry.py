@@ -8,7 +8,7 @@ that has read the same topic switches to the same version without a restart.
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 from pydantic import ValidationError
 
