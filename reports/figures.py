@@ -267,22 +267,28 @@ INTERNAL_ONLY = (
 
 
 def _trusted(integrity: Mapping[str, Any]) -> dict[str, Any] | None:
-    """What an external anchor (trusted checkpoint or witness) the verifier used established, if any."""
-    for key in ("trusted_checkpoint", "witness", "anchor", "external"):
-        v = integrity.get(key)
-        if v:
-            return {"kind": key, "detail": jsonable(v)}
+    """The external anchor (trusted checkpoint or witnesses) the verifier used, if any."""
+    a = integrity.get("assurance") or {}
+    if a.get("trusted_checkpoint"):
+        return {"kind": "trusted_checkpoint", "detail": jsonable(a["trusted_checkpoint"])}
+    if a.get("witnesses"):
+        return {"kind": "witness", "detail": jsonable(a["witnesses"])}
     return None
 
 
 def establishes(integrity: Mapping[str, Any]) -> str:
-    """The plain statement of what a verify result establishes (and what it does not)."""
-    trusted = _trusted(integrity)
-    if trusted is None:
+    """The plain statement of what a verify result establishes and what it does not.
+
+    The ledger's verifier says it in its own sentences (``assurance``); a result
+    without them (an older verifier) establishes internal consistency only.
+    """
+    a = integrity.get("assurance") or {}
+    said = [str(x) for x in a.get("establishes") or []]
+    not_said = [str(x) for x in a.get("does_not_establish") or []]
+    if not said:
         return INTERNAL_ONLY
-    return ("Internal consistency, and consistency with a checkpoint held outside the ledger "
-            f"({trusted['kind'].replace('_', ' ')}): records up to that checkpoint were neither changed nor "
-            "removed since it was taken. Records after it are established by internal consistency only.")
+    text = " ".join(said)
+    return text + (" It does not establish: " + " ".join(not_said) if not_said else "")
 
 
 def normalise_integrity(integrity: Mapping[str, Any] | None) -> dict[str, Any]:

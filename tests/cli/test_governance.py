@@ -204,6 +204,8 @@ def test_incidents_notifications_and_reports(stack, tmp_path: Path) -> None:
         ll = json.loads((tmp_path / "ll-2026-04.json").read_text())
         a12 = json.loads((tmp_path / "article12.json").read_text())
         check_counts(led, ll, a12, ids, decs)
+        # the badge carries the verifier's own statement of what it establishes
+        assert a12["coverage"]["integrity"]["ok"] and a12["coverage"]["integrity"]["establishes"]
         assert led.verify()["ok"]
     for kind in ("ll-2026-04", "article12"):
         png = tmp_path / f"{kind}.png"

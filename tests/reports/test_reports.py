@@ -403,3 +403,22 @@ def test_long_period_uses_weekly_buckets(ledger: Ledger, q: DuckDBQuery) -> None
     assert tl["unit"] == "week"
     assert all(dt.date.fromisoformat(b["bucket"]).weekday() == 0 for b in tl["buckets"])
     assert sum(b["records"] for b in tl["buckets"]) == f["coverage"]["records"]
+
+
+def test_badge_states_what_verification_establishes(ledger: Ledger, q: DuckDBQuery) -> None:
+    """Without an outside anchor the badge claims internal consistency only; with one, it says so."""
+    base = ledger.verify()
+    f = gather_article12(q, OCTOBER, ledger.context, integrity=base, now=NOW)
+    html = render("article12", f, "html").decode()
+    assert "INTERNALLY CONSISTENT" in html and "VERIFIED: no problems" not in html
+    assert "rolled back to an earlier state verifies the same" in f["coverage"]["integrity"]["establishes"]
+    anchored = {**base, "assurance": {
+        "trusted_checkpoint": {"tree_size": 10, "consistent": True, "proven_to": 12},
+        "establishes": ["The ledger is consistent with the auditor's checkpoint of size 10."],
+        "does_not_establish": ["That events after the checkpoint are complete."]}}
+    f = gather_article12(q, OCTOBER, ledger.context, integrity=anchored, now=NOW)
+    i = f["coverage"]["integrity"]
+    assert i["trusted"]["kind"] == "trusted_checkpoint"
+    assert i["establishes"] == ("The ledger is consistent with the auditor's checkpoint of size 10. "
+                                "It does not establish: That events after the checkpoint are complete.")
+    assert "VERIFIED against an external checkpoint" in render("article12", f, "html").decode()
