@@ -84,11 +84,11 @@ class Router:
             raise NotFound("no model given: set \"model\" to one of the configured models "
                            f"{sorted(self._by_model)} or call a route's /r/<route>/v1 path",
                            code="model_not_found", param="model")
-        route = self._by_model.get(model)
-        if route is None:
+        by_model = self._by_model.get(model)
+        if by_model is None:
             raise NotFound(f"model {model!r} is not configured: known models are {sorted(self._by_model)}",
                            code="model_not_found", param="model")
-        return route
+        return by_model
 
     @staticmethod
     def allowed(route: RouteConfig, principal: PrincipalLike) -> bool:

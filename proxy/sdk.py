@@ -68,11 +68,11 @@ def _check(t: Any, v: Any, path: str, named: dict[str, Any], out: list[tuple[str
             ok = ()
         if not isinstance(v, ok):
             out.append((path, f"expected {t}, got {type(v).__name__} {v!r:.40}"))
-        elif t == "int" and not -2**31 <= v < 2**31:
+        elif t == "int" and isinstance(v, int) and not -2**31 <= v < 2**31:
             out.append((path, f"{v!r:.40} is out of range: an int is 32-bit ({-2**31} to {2**31 - 1})"))
-        elif t == "long" and not -2**63 <= v < 2**63:
+        elif t == "long" and isinstance(v, int) and not -2**63 <= v < 2**63:
             out.append((path, f"{v!r:.40} is out of range: a long is 64-bit ({-2**63} to {2**63 - 1})"))
-        elif t == "string" and not _encodable(v):
+        elif t == "string" and isinstance(v, str) and not _encodable(v):
             out.append((path, "the string holds an unpaired UTF-16 surrogate: send valid Unicode text"))
         return v
     if isinstance(t, list):  # union: null first in our schemas

@@ -23,7 +23,7 @@ import logging
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -163,7 +163,7 @@ class Spool:
                     os.fsync(fh.fileno())
         return count
 
-    def _frames(self, seg: int, start: int) -> Iterator[tuple[bytes, int]]:
+    def _frames(self, seg: int, start: int) -> Generator[tuple[bytes, int], None, None]:
         """Valid records of a segment from ``start``: (payload, offset just past it).
 
         Stops at the first torn or corrupt frame (a crash mid-append leaves one
