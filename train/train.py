@@ -21,6 +21,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
+import health_vocab  # noqa: I001  (train/ is on sys.path when this script runs)
 from ledgergate.streams.classify.textmodel import LinearTextModel, best_window, features
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,11 @@ def build(out_dir: Path) -> dict:
         np.save(path, w, allow_pickle=False)
         models[name] = {"label": label, "dim": dim, "C": c, "bias": round(b, 6), "threshold": THRESHOLD,
                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-    manifest = {"features": "word 1-2 grams + char 4-grams, crc32 hashed, binary, L2",
+    terms_path = out_dir / "health_terms.json"
+    terms_path.write_text(json.dumps(health_vocab.build_terms(), indent=0) + "\n", encoding="utf-8")
+    vocabularies = {"health_terms": {"sha256": hashlib.sha256(terms_path.read_bytes()).hexdigest(),
+                                     "source": "ICD-10-CM categories via simple-icd-10-cm + train/health_vocab.py lists"}}
+    manifest = {"vocabularies": vocabularies, "features": "word 1-2 grams + char 4-grams, crc32 hashed, binary, L2",
                 "corpus_manifest_sha256": corpus_sha, "models": models}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return manifest
@@ -131,6 +136,8 @@ def main(argv: list[str]) -> int:
         committed = json.loads((MODELS / "manifest.json").read_text(encoding="utf-8"))
         old = committed["models"]
         bad = [n for n, e in fresh["models"].items() if e["sha256"] != old.get(n, {}).get("sha256")]
+        if fresh["vocabularies"] != committed.get("vocabularies"):
+            bad.append("health_terms")
         if bad:
             print(f"rebuilt models {bad} differ from the committed artefacts; run `make train` and commit",
                   file=sys.stderr)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import content, learned, pii
+from . import content, health, learned, phone, pii
 from .engine import ClassifyError, Span, register, registered
 from .person import PersonDetector
 from .secret import SecretDetector
@@ -31,6 +31,7 @@ _PII = frozenset({"PII"})
 BUILTINS: dict[str, Callable[[Any], Any]] = {
     "email": lambda a: FunctionDetector("email", _PII, pii.find_emails),
     "phone": lambda a: FunctionDetector("phone", _PII, pii.find_phones),
+    "phone-world": lambda a: FunctionDetector("phone-world", _PII, phone.find_world_phones),
     "us-ssn": lambda a: FunctionDetector("us-ssn", _PII, pii.find_ssns),
     "credit-card": lambda a: FunctionDetector("credit-card", _PII, pii.find_cards),
     "iban": lambda a: FunctionDetector("iban", _PII, pii.find_ibans),
@@ -41,6 +42,7 @@ BUILTINS: dict[str, Callable[[Any], Any]] = {
     "medical-record-number": lambda a: FunctionDetector("medical-record-number", frozenset({"PHI"}), pii.find_mrns),
     "secret": lambda a: SecretDetector(),
     "phi": lambda a: FunctionDetector("phi", frozenset({"PHI"}), content.find_phi, with_doc=True),
+    "phi-vocabulary": health.health_terms,
     "mnpi": lambda a: FunctionDetector("mnpi", frozenset({"MNPI"}), content.find_mnpi, with_doc=True),
     "source-code": lambda a: FunctionDetector("source-code", frozenset({"SOURCE_CODE"}), content.find_code, with_doc=True),
     "prompt-injection": lambda a: FunctionDetector(

@@ -178,20 +178,26 @@ def find_bank_accounts(text: str) -> list[Span]:
 # ----------------------------------------------------------------------------- date of birth
 
 _MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_ORD = r"(?:st|nd|rd|th)?"
 _DATE = (
-    r"(?:(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])"
-    r"|(?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])[-/.](?:19|20)\d{2}"
-    r"|(?:0?[1-9]|[12]\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}"
-    rf"|{_MONTHS}\.? (?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?,? (?:19|20)\d{{2}}"
-    rf"|(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)? (?:of )?{_MONTHS},? (?:19|20)\d{{2}})"
+    r"(?:(?:19|20)\d{2}[-/.](?:0?[1-9]|1[0-2])[-/.]" + _DAY
+    + r"|(?:0?[1-9]|1[0-2])[-/.]" + _DAY + r"[-/.](?:19|20)\d{2}"
+    + r"|" + _DAY + r"[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)\d{2}"
+    + rf"|{_MONTHS}\.?[ -]{_DAY}{_ORD},? (?:19|20)\d{{2}}"
+    + rf"|(?:the )?{_DAY}{_ORD}(?: of)?[ -]{_MONTHS}\.?,?[ -](?:19|20)\d{{2}})"
     # Without this the day alternation stops at the first digit ("1987-10-2" of "1987-10-27").
     r"(?!\d)"
 )
-_DOB = re.compile(
-    r"(?:\bd\.?o\.?b\b\.?|date of birth|birth ?date|birthday|\bborn(?: on)?|\bb\.|['\"]?dob['\"]?)"
-    r"[\s:=('\"]{0,5}(?:is |was |on )?(" + _DATE + r")",
-    re.I,
+# Birth cues in English and the main European languages; the date may follow a few words later
+# ("born in Leeds on 3 May 1990", "Birthday list: Ana Lima - 4 June 1988").
+_BIRTH_CUE = (
+    r"(?:\bd\.?\s?o\.?\s?b\b\.?|date of birth|birth ?date|birthday|\bborn\b|\bb\.(?=\s?\d)|['\"]?dob['\"]?|"
+    r"geboren|geburtsdatum|\bgeb\.|n[ée]e? le|date de naissance|fecha de nacimiento|nacid[oa]|data di nascita|nat[oa] il|"
+    r"data de nascimento|nascid[oa]|geboortedatum|f[öo]dd|f[øo]dt|syntym[äa]aika|ur\. |data urodzenia)"
 )
+_DOB = re.compile(_BIRTH_CUE + r"[\s:=('\"]{0,5}(?:is |was |on |am |el |le |il |the )?(" + _DATE + r")", re.I)
+_DOB_NEAR = re.compile(_BIRTH_CUE + r"[^\n.;]{0,50}?\b(" + _DATE + r")", re.I)
 
 
 _NAME_THEN_DATE = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+,\s*(" + _DATE + r")(?=\s*[,;|])")
@@ -201,6 +207,9 @@ def find_dobs(text: str) -> list[Span]:
     """Dates of birth: a full date right after a birth keyword (DOB, born, date of birth), or
     a date directly following a full name in a record ("Jane Roe, 1990-01-02, ...")."""
     out = [_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.9, "dob") for m in _DOB.finditer(text)]
+    for m in _DOB_NEAR.finditer(text):
+        if not any(s.start < m.end(1) and m.start(1) < s.end for s in out):
+            out.append(_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.8, "dob-near"))
     for m in _NAME_THEN_DATE.finditer(text):
         if not any(s.start == m.start(1) for s in out):
             out.append(_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.6, "dob-record"))
@@ -209,19 +218,29 @@ def find_dobs(text: str) -> list[Span]:
 
 # ----------------------------------------------------------------------------- MRN
 
+# A record number is known by what introduces it, not by its format: hospitals use digits,
+# letter prefixes, dashes and slashes. The value must hold at least four digits.
+_MRN_CUE = (
+    r"(?:\bMRN\b|\bmedical[- ]record|\bhealth[- ]record|\b(?:chart|hospital|patient|case[- ]?note|emr|ehr|nhs|unit|"
+    r"clinic|health[- ]?care|chi|medicare|member)\s*(?:number|num|no|nr|id|identifier|#|ref(?:erence)?)\b\.?"
+    r"|\bpatient[- ]id\b|\bpt\.? ?(?:id|no|#)\b)"
+)
 _MRN = re.compile(
-    r"(?:\bMRN\b|medical record(?: number| no\.?| #)?|\bchart (?:number|no\.?|#)|\bpatient (?:id|number|no\.?)|\bhealth record (?:number|no\.?))"
-    r"(?:\s+(?:at|in|for) [\w .'-]{1,40}?)?\s*(?:is|:|#|=|-)?\s*((?:[A-Z]{1,4}-?)?\d{5,12})(?![\w-])",
+    _MRN_CUE + r"(?:\s+(?:at|in|for|of) [\w .'-]{1,40}?)?(?:\s*(?:is|was|:|#|=|-|no\.?|number))*\s*"
+    r"((?=[A-Z0-9/-]*\d[A-Z0-9/-]*\d[A-Z0-9/-]*\d[A-Z0-9/-]*\d)[A-Z]{0,4}[-/ ]?\d[A-Z0-9]*(?:[-/. ]\d[A-Z0-9]*){0,4})(?![\w-])",
     re.I,
 )
 
 
 def find_mrns(text: str) -> list[Span]:
-    """Medical record numbers: an id after an MRN / medical record keyword."""
-    return [
-        _span("MEDICAL_RECORD_NUMBER", m.start(1), m.end(1), 0.9, "mrn", category="PHI")
-        for m in _MRN.finditer(text)
-    ]
+    """Medical record numbers: an id (4+ digits, any dash/slash layout) after a record cue
+    (MRN, medical record, chart no., hospital number, patient id, EMR id, ...)."""
+    out = []
+    for m in _MRN.finditer(text):
+        value = m.group(1).rstrip(" .")
+        # Above the SSN score: a cue-introduced record number shaped like an SSN is a record number.
+        out.append(_span("MEDICAL_RECORD_NUMBER", m.start(1), m.start(1) + len(value), 0.95, "mrn", category="PHI"))
+    return out
 
 
 # ----------------------------------------------------------------------------- street address

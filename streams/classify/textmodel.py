@@ -110,6 +110,21 @@ def load_model(name: str, models_dir: Path = MODELS_DIR) -> LinearTextModel:
     return LinearTextModel(name, weights.astype(np.float32), float(entry["bias"]), float(entry["threshold"]))
 
 
+def load_terms(name: str, models_dir: Path = MODELS_DIR) -> frozenset[str]:
+    """Load and verify the vocabulary ``name`` (a sorted JSON list of lower-case terms)."""
+    fix = "run `make train` to rebuild the artefacts, or restore them from git"
+    path = models_dir / f"{name}.json"
+    try:
+        entry = json.loads((models_dir / "manifest.json").read_text(encoding="utf-8"))["vocabularies"][name]
+        raw = path.read_bytes()
+    except (OSError, ValueError, KeyError) as exc:
+        raise ClassifyError(f"vocabulary {path} or its manifest entry is missing or unreadable ({exc}) - {fix}") from exc
+    got = hashlib.sha256(raw).hexdigest()
+    if got != entry.get("sha256"):
+        raise ClassifyError(f"vocabulary {path} has sha256 {got}, expected {entry.get('sha256')} - {fix}")
+    return frozenset(json.loads(raw))
+
+
 _LINES = re.compile(r"[^\n]+")
 WINDOW_CHARS = 400
 
