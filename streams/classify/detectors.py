@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import content, health, learned, phone, pii
+from . import address, content, health, learned, phone, pii
 from .engine import ClassifyError, Span, register, registered
 from .person import PersonDetector
 from .secret import SecretDetector
@@ -39,6 +39,7 @@ BUILTINS: dict[str, Callable[[Any], Any]] = {
     "us-bank-number": lambda a: FunctionDetector("us-bank-number", _PII, pii.find_bank_accounts),
     "date-of-birth": lambda a: FunctionDetector("date-of-birth", _PII, pii.find_dobs),
     "street-address": lambda a: FunctionDetector("street-address", _PII, pii.find_addresses),
+    "street-address-world": lambda a: FunctionDetector("street-address-world", _PII, address.find_world_addresses),
     "medical-record-number": lambda a: FunctionDetector("medical-record-number", frozenset({"PHI"}), pii.find_mrns),
     "secret": lambda a: SecretDetector(),
     "phi": lambda a: FunctionDetector("phi", frozenset({"PHI"}), content.find_phi, with_doc=True),
