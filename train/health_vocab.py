@@ -154,5 +154,11 @@ def build_terms() -> list[str]:
               "pink", "eye", "tooth", "decay", "gum", "wisdom", "root", "canal", "scarlet", "whooping", "cough", "food",
               "poisoning", "lyme", "multiple", "motor", "neurone", "long", "mini-stroke", "ferrous", "sulfate",
               "sulphate", "folic", "acid", "vitamin", "d", "b12", "injections", "sodium", "the", "pill", "hand", "foot",
-              "and", "mouth", "graves'", "ms", "pregnant", "cyst", "colic", "cavity"}
+              "and", "mouth", "graves'", "ms", "pregnant", "cyst", "colic", "cavity", "common", "colon", "atrial",
+              "fibrillation", "bowel", "brain", "breast", "lung", "prostate", "thyroid", "rheumatoid", "sickle",
+              "meniscus", "acl", "degeneration", "dysfunction", "erectile", "gestational", "impacted", "contraceptive",
+              "eating", "panic", "bipolar", "sclerosis", "ulcerative", "strep", "als", "tia", "aids", "ocd", "ibs",
+              "lithium", "pressure", "pill", "murmur", "sodium", "valproate", "coeliac", "celiac", "insulin"}
+    terms |= {"insulin", "lithium carbonate", "bipolar disorder", "ibs", "ptsd", "ocd", "coeliac disease",
+              "celiac disease", "heart murmur", "sodium valproate", "the pill"}
     return sorted(t for t in terms if t)

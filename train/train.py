@@ -22,6 +22,7 @@ from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
 import health_vocab  # noqa: I001  (train/ is on sys.path when this script runs)
+import name_vocab
 from ledgergate.streams.classify.textmodel import LinearTextModel, best_window, features
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,8 +83,14 @@ def build(out_dir: Path) -> dict:
                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     terms_path = out_dir / "health_terms.json"
     terms_path.write_text(json.dumps(health_vocab.build_terms(), indent=0) + "\n", encoding="utf-8")
-    vocabularies = {"health_terms": {"sha256": hashlib.sha256(terms_path.read_bytes()).hexdigest(),
-                                     "source": "ICD-10-CM categories via simple-icd-10-cm + train/health_vocab.py lists"}}
+    names_path = out_dir / "names.json"
+    names_path.write_text(json.dumps(name_vocab.build_names(), indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
+    vocabularies = {
+        "health_terms": {"sha256": hashlib.sha256(terms_path.read_bytes()).hexdigest(),
+                         "source": "ICD-10-CM categories via simple-icd-10-cm + train/health_vocab.py lists"},
+        "names": {"sha256": hashlib.sha256(names_path.read_bytes()).hexdigest(),
+                  "source": "Faker person providers, Latin-script locales (train/name_vocab.py)"},
+    }
     manifest = {"vocabularies": vocabularies, "features": "word 1-2 grams + char 4-grams, crc32 hashed, binary, L2",
                 "corpus_manifest_sha256": corpus_sha, "models": models}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -137,7 +144,7 @@ def main(argv: list[str]) -> int:
         old = committed["models"]
         bad = [n for n, e in fresh["models"].items() if e["sha256"] != old.get(n, {}).get("sha256")]
         if fresh["vocabularies"] != committed.get("vocabularies"):
-            bad.append("health_terms")
+            bad.append("vocabularies")
         if bad:
             print(f"rebuilt models {bad} differ from the committed artefacts; run `make train` and commit",
                   file=sys.stderr)

@@ -10,6 +10,7 @@ from . import address, content, health, learned, phone, pii
 from .engine import ClassifyError, Span, register, registered
 from .person import PersonDetector
 from .secret import SecretDetector
+from .textmodel import load_vocabulary
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ BUILTINS: dict[str, Callable[[Any], Any]] = {
     "prompt-injection-model": learned.injection_model,
     "mnpi-model": learned.mnpi_model,
     # spaCy-backed, so last.
-    "person": lambda a: PersonDetector(a),
+    "person": lambda a: PersonDetector(a, load_vocabulary("names")),
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Span
-from .textmodel import load_terms
+from .textmodel import load_vocabulary
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*'?")
 _MAX_WORDS = 4
@@ -47,4 +47,4 @@ class HealthTermDetector:
 
 
 def health_terms(_analyzer: Any) -> HealthTermDetector:
-    return HealthTermDetector(load_terms("health_terms"))
+    return HealthTermDetector(frozenset(load_vocabulary("health_terms")))

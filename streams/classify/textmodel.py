@@ -21,6 +21,7 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -110,8 +111,8 @@ def load_model(name: str, models_dir: Path = MODELS_DIR) -> LinearTextModel:
     return LinearTextModel(name, weights.astype(np.float32), float(entry["bias"]), float(entry["threshold"]))
 
 
-def load_terms(name: str, models_dir: Path = MODELS_DIR) -> frozenset[str]:
-    """Load and verify the vocabulary ``name`` (a sorted JSON list of lower-case terms)."""
+def load_vocabulary(name: str, models_dir: Path = MODELS_DIR) -> Any:
+    """Load and verify the JSON vocabulary ``name`` (its SHA-256 is in the manifest)."""
     fix = "run `make train` to rebuild the artefacts, or restore them from git"
     path = models_dir / f"{name}.json"
     try:
@@ -122,7 +123,7 @@ def load_terms(name: str, models_dir: Path = MODELS_DIR) -> frozenset[str]:
     got = hashlib.sha256(raw).hexdigest()
     if got != entry.get("sha256"):
         raise ClassifyError(f"vocabulary {path} has sha256 {got}, expected {entry.get('sha256')} - {fix}")
-    return frozenset(json.loads(raw))
+    return json.loads(raw)
 
 
 _LINES = re.compile(r"[^\n]+")
