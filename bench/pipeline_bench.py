@@ -1,0 +1,251 @@
+"""End-to-end pipeline throughput: SDK → `<p>.requests` → worker(s) → decisions → signed ledger.
+
+In one run, for two kinds of 230-character text:
+
+* **plain**: no names; only the pattern detectors have anything to do;
+* **ner**: a name, an email and a phone number; spaCy NER runs on it;
+
+it prints
+
+* end-to-end events/s: N observe request events published with the project's
+  SDK (``ledgergate.proxy.sdk.EventProducer``) into ``<p>.requests`` as one
+  burst, timed from the first publish until N decision records are in the
+  ledger (``ledgergate up --workers W``, W = 1 and 2);
+* ``ledgergate classify`` docs/s on the same texts (one process, one core: the
+  pipeline's ceiling per worker) and vanilla Presidio's (AnalyzerEngine, default
+  recognizers, same spaCy model);
+* the lag curve while the burst drains: events published but not yet in the
+  ledger, and the worker group's consumer lag, every half second.
+
+Ratios matter, not absolute numbers: the machine is shared. The load average
+is printed with every figure.
+
+usage: python bench/pipeline_bench.py [--events 5000] [--workers 1,2] [--kinds plain,ner]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PY = sys.executable
+
+FIRST = ["Maria Lopez", "James O'Neil", "Priya Raman", "Tomasz Kowalski", "Aiko Tanaka", "Daniel Weber",
+         "Fatima Haddad", "Oliver Brooks", "Chen Wei", "Sofia Rossi"]
+TOPICS = ["quarterly planning", "the onboarding checklist", "the migration runbook", "release notes",
+          "the incident review", "the vendor comparison", "the test plan", "the style guide"]
+
+
+def _pad(text: str, n: int = 230) -> str:
+    filler = " Please keep it short, neutral in tone, and list the open questions at the end of it."
+    while len(text) < n:
+        text += filler
+    return text[:n]
+
+
+def texts(kind: str, n: int, seed: int = 7) -> list[str]:
+    """n distinct 230-character prompts of one kind (deterministic)."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        topic = rnd.choice(TOPICS)
+        if kind == "plain":
+            t = (f"Summarise {topic} for team {i % 17} in five bullet points, then suggest two next steps "
+                 f"for sprint {i % 40} and flag anything that looks risky.")
+        else:
+            name = rnd.choice(FIRST)
+            user = name.split()[0].lower()
+            t = (f"Draft a reply to {name} about {topic}; cc {user}.{i}@example.org and say we will call "
+                 f"on (415) 555-{1000 + i % 9000:04d} tomorrow.")
+        out.append(_pad(t))
+    return out
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+# --- classifier ceilings ------------------------------------------------------------------
+
+def classify_cli_docs_per_s(sample: list[str], work: Path) -> float:
+    """`ledgergate classify` on the texts; start-up cost removed by timing a 20-line run too."""
+    def run(lines: list[str]) -> float:
+        src = work / f"classify-{len(lines)}.jsonl"
+        src.write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n" for i, t in enumerate(lines)))
+        t0 = time.perf_counter()
+        subprocess.run([PY, "-m", "ledgergate", "classify", str(src), "--out", str(work / "pred.jsonl")],
+                       check=True, cwd=work, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - t0
+
+    small = run(sample[:20])
+    full = run(sample)
+    return (len(sample) - 20) / max(full - small, 1e-9)
+
+
+def vanilla_presidio_docs_per_s(sample: list[str]) -> float:
+    from ledgergate.streams.classify.engine import build_analyzer
+
+    analyzer = build_analyzer(default_recognizers=True)
+    analyzer.analyze("warm up John Smith", language="en")
+    t0 = time.perf_counter()
+    for t in sample:
+        analyzer.analyze(t, language="en", score_threshold=0.5)
+    return len(sample) / (time.perf_counter() - t0)
+
+
+# --- the stack ----------------------------------------------------------------------------
+
+def _prepare(work: Path) -> tuple[Path, Any]:
+    try:
+        from ledgergate.devstack.demo import prepare_workdir  # type: ignore[import-not-found]
+    except ImportError:
+        from ledgergate.demo import prepare_workdir  # type: ignore[no-redef]
+    return prepare_workdir(work, free_ports=True)
+
+
+class Up:
+    """`ledgergate up --workers W` as a child process."""
+
+    def __init__(self, work: Path, workers: int) -> None:
+        self.cfg, self.settings = _prepare(work)
+        self.log = work / "up.log"
+        self.proc = subprocess.Popen([PY, "-m", "ledgergate", "up", "--config", str(self.cfg),
+                                      "--workers", str(workers)], cwd=work, stdout=open(self.log, "wb"),
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 240
+        while b"is up" not in self.log.read_bytes():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"ledgergate up did not start; see {self.log}:\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def ledger_count(settings: Any) -> int:
+    from ledgergate.ledger.client import ServiceLedger
+
+    with ServiceLedger(settings.ledger.socket_path) as led:
+        return int(led.status()["appended"])
+
+
+async def _group_lag(consumer: Any, admin: Any, group: str, tps: list[Any]) -> int:
+    ends = await consumer.end_offsets(tps)
+    committed = await admin.list_consumer_group_offsets(group, partitions=tps)
+    return sum(max(0, ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0))
+               for tp in tps)
+
+
+async def burst(settings: Any, kind: str, n: int, curve_every: float = 0.5) -> dict[str, Any]:
+    """Publish n events with the SDK in one burst; time until n more records are in the ledger."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from ledgergate.proxy.sdk import EventProducer
+
+    bootstrap = settings.broker.bootstrap
+    base = await asyncio.to_thread(ledger_count, settings)
+    sample = texts(kind, n, seed=hash(kind) & 0xFFFF)
+    principal = {"person": "bench", "tenant": "acme", "roles": ["analyst"], "auth_method": "api_key"}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await admin.start()
+    tps = [TopicPartition(settings.topics.requests, p)
+           for p in sorted(consumer.partitions_for_topic(settings.topics.requests) or range(settings.broker.partitions))]
+    curve: list[tuple[float, int, int]] = []
+    try:
+        async with EventProducer(bootstrap, settings.broker.topic_prefix) as sdk:
+            t0 = time.monotonic()
+
+            async def publish() -> float:
+                for i in range(0, n, 500):
+                    await asyncio.gather(*(sdk.publish_request(
+                        principal=principal, route_id="telemetry", mode="observe",
+                        parts=[{"path": "/messages/0/content", "role": "user", "text": t}])
+                        for t in sample[i:i + 500]))
+                return time.monotonic() - t0
+
+            pub = asyncio.create_task(publish())
+            while True:
+                done = await asyncio.to_thread(ledger_count, settings) - base
+                lag = await _group_lag(consumer, admin, settings.worker.group_id, tps)
+                curve.append((time.monotonic() - t0, min(n, done), lag))
+                if done >= n:
+                    break
+                if time.monotonic() - t0 > 600:
+                    raise SystemExit(f"{kind}: only {done} of {n} records after 600 s")
+                await asyncio.sleep(curve_every)
+            elapsed = time.monotonic() - t0
+            published_in = await pub
+    finally:
+        await admin.close()
+        await consumer.stop()
+    return {"kind": kind, "n": n, "seconds": elapsed, "events_per_s": n / elapsed,
+            "published_in": published_in, "curve": curve, "load": load()}
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--events", type=int, default=5000)
+    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
+    ap.add_argument("--kinds", default="plain,ner")
+    ap.add_argument("--classify-docs", type=int, default=1000, help="texts for the classifier ceilings")
+    ap.add_argument("--no-ceilings", action="store_true", help="skip the classify/Presidio docs/s")
+    args = ap.parse_args(argv)
+    kinds = args.kinds.split(",")
+    print(f"pipeline bench: {args.events} events a burst, {os.cpu_count()} cores, {load()}", flush=True)
+    results: dict[tuple[int, str], dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="lg-pipeline-bench-") as tmp:
+        for w in (int(x) for x in args.workers.split(",")):
+            work = Path(tmp) / f"w{w}"
+            up = Up(work, w)
+            try:
+                for kind in kinds:
+                    r = asyncio.run(burst(up.settings, kind, args.events))
+                    results[(w, kind)] = r
+                    print(f"  workers={w} {kind:5s}: {r['events_per_s']:7.0f} events/s end to end "
+                          f"({r['n']} in {r['seconds']:.1f}s; published in {r['published_in']:.1f}s; {r['load']})",
+                          flush=True)
+            finally:
+                up.stop()
+        ceilings: dict[str, tuple[float, float]] = {}
+        if not args.no_ceilings:
+            for kind in kinds:
+                sample = texts(kind, args.classify_docs, seed=1)
+                ceilings[kind] = (classify_cli_docs_per_s(sample, Path(tmp)), vanilla_presidio_docs_per_s(sample))
+
+    print(f"\nend to end, events/s (SDK publish → decision record in the ledger), {load()}")
+    ws = sorted({w for w, _ in results})
+    print(f"{'text':8s}" + "".join(f"{f'{w} worker(s)':>14s}" for w in ws)
+          + f"{'ledgergate classify':>22s}{'vanilla Presidio':>18s}   (docs/s, one process)")
+    for kind in kinds:
+        row = f"{kind:8s}" + "".join(f"{results[(w, kind)]['events_per_s']:14.0f}" for w in ws)
+        if kind in ceilings:
+            row += f"{ceilings[kind][0]:22.0f}{ceilings[kind][1]:18.0f}"
+        print(row)
+    for (w, kind), r in sorted(results.items()):
+        print(f"\nlag while a {r['n']}-event burst drains (workers={w}, {kind}): "
+              "seconds, records in ledger, worker-group consumer lag")
+        step = max(1, len(r["curve"]) // 20)
+        for t, done, lag in r["curve"][::step] + ([r["curve"][-1]] if (len(r["curve"]) - 1) % step else []):
+            print(f"  {t:6.1f}s {done:7d} {lag:7d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
