@@ -31,6 +31,8 @@ from ledgergate.broker import start_when_reachable
 from ledgergate.ledger import entries as entry_mod
 from ledgergate.ledger import keys as keys_mod
 from ledgergate.ledger.errors import LedgerError, NotFoundError
+from ledgergate.ledger.metrics import LedgerMetrics
+from ledgergate.ledger.metrics import serve as serve_metrics
 from ledgergate.ledger.ops import LedgerOps
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, LegalHold, connect
 from ledgergate.schemas.codec import Codec, SchemaError, default_codec
@@ -46,8 +48,9 @@ class LedgerSink:
     """Kafka → ledger, exactly once into DuckDB (offsets live in the same transaction)."""
 
     def __init__(self, writer: LedgerWriter, codec: Codec, *, topics: list[str], batch_max: int,
-                 linger_ms: int = 0, from_beginning: bool = False) -> None:
+                 linger_ms: int = 0, from_beginning: bool = False, metrics: LedgerMetrics | None = None) -> None:
         self._writer = writer
+        self._metrics = metrics
         # a DuckDB append costs ≈ 12 ms of CPU even for one record (statement
         # overhead), so trickling traffic is gathered for up to this long first
         self._linger = linger_ms / 1000
@@ -123,7 +126,10 @@ class LedgerSink:
 
     def _append(self, msgs: list[Any]) -> None:
         entries, offsets = self.entries_for(msgs)
+        t0 = time.perf_counter()
         results = self._writer.append_batch(entries, offsets)
+        if self._metrics is not None:
+            self._metrics.observe_append(entries, results, time.perf_counter() - t0)
         dup = sum(1 for r in results if getattr(r, "duplicate", False))
         self.appended += len(results) - dup
         self.skipped += dup
@@ -239,10 +245,12 @@ Handler = Callable[[dict[str, Any]], Awaitable[tuple[int, Any]]]
 class LedgerApi:
     """A small JSON API over the Unix socket (bare ASGI: no framework needed here)."""
 
-    def __init__(self, ops: LedgerOps, writer: LedgerWriter, sink: LedgerSink) -> None:
+    def __init__(self, ops: LedgerOps, writer: LedgerWriter, sink: LedgerSink,
+                 metrics: LedgerMetrics | None = None) -> None:
         self._ops = ops
         self._writer = writer
         self._sink = sink
+        self._metrics = metrics
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # served with lifespan="off": only http scopes arrive
@@ -281,11 +289,14 @@ class LedgerApi:
         if path.startswith("/records/") and method == "GET":
             return 200, ops.show(path.removeprefix("/records/"), tenant_scope=q.get("scope"))
         if path == "/verify" and method == "POST":
-            return 200, ops.verify(from_us=body.get("from_us"), to_us=body.get("to_us"),
-                                   signatures=body.get("signatures") or "anchored",
-                                   trusted_keys=body.get("trusted_keys"),
-                                   trusted_checkpoint=body.get("trusted_checkpoint"),
-                                   witness_keys=body.get("witness_keys") or ())
+            result = ops.verify(from_us=body.get("from_us"), to_us=body.get("to_us"),
+                                signatures=body.get("signatures") or "anchored",
+                                trusted_keys=body.get("trusted_keys"),
+                                trusted_checkpoint=body.get("trusted_checkpoint"),
+                                witness_keys=body.get("witness_keys") or ())
+            if self._metrics is not None:
+                self._metrics.verified(result)
+            return 200, result
         if path == "/checkpoint" and method == "GET":
             if self._writer.size:
                 self._writer.checkpoint()  # the current head, so the note covers everything
@@ -346,13 +357,18 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     writer.load()
     ops = LedgerOps(con, Path(led.keys_dir))
     topics = settings.topics
+    metrics = LedgerMetrics()
     sink = LedgerSink(writer, default_codec(), topics=[topics.decisions, topics.responses, topics.governance],
                       batch_max=led.batch_max, linger_ms=led.batch_linger_ms,
-                      from_beginning=from_beginning)
+                      from_beginning=from_beginning, metrics=metrics)
+    metrics.watch(lambda: {"duplicates": sink.skipped, "undecodable": sink.bad, "size": writer.size,
+                           "checkpoint_at": writer.last_checkpoint_at_us / 1e6})
+    if led.metrics_port is not None:
+        serve_metrics(metrics.registry, led.metrics_host, led.metrics_port)
 
     sock = led.socket_path
     sock.unlink(missing_ok=True)
-    server = uvicorn.Server(uvicorn.Config(LedgerApi(ops, writer, sink), uds=str(sock),
+    server = uvicorn.Server(uvicorn.Config(LedgerApi(ops, writer, sink, metrics), uds=str(sock),
                                            log_level="warning", access_log=False, lifespan="off"))
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     api_task = asyncio.create_task(server.serve())

@@ -180,6 +180,12 @@ class LedgerWriter:
         self._ensure()
         return self._frontier.size
 
+    @property
+    def last_checkpoint_at_us(self) -> int:
+        """When the newest checkpoint was signed (µs since the epoch; 0: none yet)."""
+        self._ensure()
+        return self._last_cp_at
+
     def root(self) -> bytes:
         """Current Merkle root."""
         self._ensure()
