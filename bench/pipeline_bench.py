@@ -165,8 +165,8 @@ async def burst(settings: Any, kind: str, n: int, curve_every: float = 0.5) -> d
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await consumer.start()
     await admin.start()
-    tps = [TopicPartition(settings.topics.requests, p)
-           for p in sorted(consumer.partitions_for_topic(settings.topics.requests) or range(settings.broker.partitions))]
+    parts = consumer.partitions_for_topic(settings.topics.requests) or range(settings.broker.partitions)
+    tps = [TopicPartition(settings.topics.requests, p) for p in sorted(parts)]
     curve: list[tuple[float, int, int]] = []
     try:
         async with EventProducer(bootstrap, settings.broker.topic_prefix) as sdk:

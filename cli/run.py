@@ -53,7 +53,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from ledgergate.streams.wiring import run_worker
 
-    run_worker(settings_of(args), ready_file=Path(args.ready_file) if args.ready_file else None)
+    run_worker(settings_of(args), ready_file=Path(args.ready_file) if args.ready_file else None,
+               metrics_port=args.metrics_port)
     return EXIT_OK
 
 
@@ -125,12 +126,34 @@ def cmd_token(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port: give a number from 0 to 65535")
+    return port
+
+
+def _workers(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number of worker processes, at least 1")
+    return n
+
+
 def register(sub: Any) -> None:
     """Add the commands that run a stage or the whole stack."""
     command(sub, "broker", cmd_broker, "run the embedded Kafka-compatible broker (Tansu) and create the topics")
     command(sub, "topics", cmd_topics, "create the topics (explicit partitions) on the configured broker")
     w = command(sub, "worker", cmd_worker, "run a stream worker (classify + decide)")
     w.add_argument("--ready-file", help=argparse.SUPPRESS)
+    w.add_argument("--metrics-port", type=_port, default=None,
+                   help="serve Prometheus /metrics on this port (overrides worker.metrics_port; 0: any free port)")
     lg = command(sub, "ledger", cmd_ledger,
                  "run the ledger service (single sequencer; owns the DuckDB file; serves queries)")
     lg.add_argument("--from-beginning", action="store_true",
@@ -140,7 +163,8 @@ def register(sub: Any) -> None:
     px.add_argument("--instance-id", help="this proxy's id (default: proxy.instance_id, else host-pid); "
                                           "letters, digits, '-', '_' and '.'")
     u = command(sub, "up", cmd_up, "run broker, worker, ledger service and proxy together until Ctrl-C")
-    u.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    u.add_argument("--workers", type=_workers, default=1,
+                   help="worker processes sharing the partitions of one consumer group (default 1)")
     d = sub.add_parser("demo", help="run the whole pipeline on scripted traffic, verify, and write a report")
     d.add_argument("--workdir", default="demo-output", help="where ledger, keys and report go (default ./demo-output)")
     d.set_defaults(fn=cmd_demo)

@@ -148,8 +148,10 @@ class Stack:
             rf = self.run_dir / f"worker-{i}.ready"
             rf.unlink(missing_ok=True)
             ready_files.append(rf)
-            w = Child(f"worker-{i}", cli_command("worker", "--config", cfg, "--ready-file", str(rf)),
-                      logs / f"worker-{i}.log")
+            argv = cli_command("worker", "--config", cfg, "--ready-file", str(rf))
+            if s.worker.metrics_port:  # one /metrics port per worker: the configured one + i
+                argv += ["--metrics-port", str(s.worker.metrics_port + i)]
+            w = Child(f"worker-{i}", argv, logs / f"worker-{i}.log")
             w.start()
             self.children.append(w)
         # a fixed instance id: a restarted proxy replays the spool its predecessor left

@@ -92,6 +92,7 @@ class Publisher:
         self.unsaved: list[Record] = []
         self.lost = 0            # beyond MAX_UNSAVED: logged and counted, never silent
         self.build_failures = 0
+        self.failures = 0  # sends that failed (each also turns the proxy to the spool)
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -210,6 +211,7 @@ class Publisher:
 
     # ---------------------------------------------------------------- internals
     def _degrade(self, exc: BaseException) -> None:
+        self.failures += 1
         if self.healthy:
             log.warning("publishing to %s failed (%r); spooling until the broker answers", self.bootstrap, exc)
         self.healthy = False

@@ -19,6 +19,7 @@ from aiokafka.admin import NewTopic
 from ledgergate.broker import ensure_topics, topic_specs
 from ledgergate.config import Settings
 from ledgergate.proxy.app import Authenticator, ProxyApp
+from ledgergate.proxy.metrics import ProxyMetrics
 from ledgergate.proxy.publisher import Publisher
 from ledgergate.proxy.routing import Router
 from ledgergate.proxy.spool import Spool
@@ -87,7 +88,10 @@ async def serve(settings: Settings, *, authenticator: Authenticator | None = Non
                 app: ProxyApp | None = None, **uvicorn_overrides: Any) -> None:
     """Serve until SIGTERM/SIGINT (uvicorn's handlers), then stop cleanly via lifespan shutdown."""
     proxy = app or build_proxy(settings, authenticator=authenticator)
-    server = uvicorn.Server(uvicorn_config(proxy, settings.proxy.host, settings.proxy.port, **uvicorn_overrides))
+    metrics = ProxyMetrics()
+    metrics.attach(proxy)
+    server = uvicorn.Server(uvicorn_config(metrics.asgi(proxy), settings.proxy.host, settings.proxy.port,
+                                           **uvicorn_overrides))
     await server.serve()
 
 

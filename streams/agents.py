@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -132,7 +133,7 @@ class DecisionSender:
         """
         producer = self._app.producer
         pending: list[tuple[Any, list[asyncio.Future[Any]]]] = []
-        for ev, j in zip(events, judged):
+        for ev, j in zip(events, judged, strict=True):
             if j.error is not None:
                 await self.dead_letter(ev.message, j.error, j.reason or "undecidable")
             if j.payload is None:

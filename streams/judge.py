@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ledgergate.schemas.codec import Codec, SchemaError
-from ledgergate.streams.decide import Decider, DecideError, blocked_for_error
+from ledgergate.streams.decide import DecideError, Decider, blocked_for_error
 
 log = logging.getLogger("ledgergate.worker")
 
@@ -87,7 +88,7 @@ class Judge:
         t2 = time.perf_counter()
         out: list[Judged] = []
         it = iter(decided)
-        for req, err in zip(requests, errors):
+        for req, err in zip(requests, errors, strict=True):
             out.append(Judged(None, None, None, None, (), err, "undecodable") if req is None
                        else self._finish(req, next(it)))
         self.last_timing = BatchTiming(t1 - t0, t2 - t1, time.perf_counter() - t2)
