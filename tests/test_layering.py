@@ -22,6 +22,7 @@ of the cycle check, since they never run.
 from __future__ import annotations
 
 import ast
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,6 +218,13 @@ def test_no_import_cycle() -> None:
 def test_no_import_against_the_layering() -> None:
     breaches = [f"{e.where()}: {why}" for e in EDGES if (why := breach(e))]
     assert breaches == []
+
+
+def test_every_package_is_in_the_wheel() -> None:
+    """pyproject lists packages explicitly (the root is the package): a package left out is missing when installed."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"])
+    packages = {name for name, path in module_files().items() if path.name == "__init__.py"}
+    assert packages - listed == set()
 
 
 def test_the_ledger_is_imported_only_by_the_entry_points() -> None:
