@@ -93,14 +93,16 @@ class BrokerConfig(_Frozen):
 
 
 class Topics(_Frozen):
-    """Topic names derived from the prefix (documented in the README)."""
+    """Topic names derived from the prefix (documented in the README, listed in schemas/topics.py)."""
 
+    prefix: str
     requests: str
     held: str
     decisions: str
     responses: str
     policies: str
     governance: str
+    schemas: str
     audit: str
     dead_letters: str
     replies_prefix: str
@@ -108,12 +110,24 @@ class Topics(_Frozen):
     @classmethod
     def for_prefix(cls, prefix: str) -> "Topics":
         return cls(
-            requests=f"{prefix}.requests", held=f"{prefix}.requests.held", decisions=f"{prefix}.decisions",
+            prefix=prefix, requests=f"{prefix}.requests", held=f"{prefix}.requests.held", decisions=f"{prefix}.decisions",
             responses=f"{prefix}.responses", policies=f"{prefix}.policies",
-            governance=f"{prefix}.governance",
+            governance=f"{prefix}.governance", schemas=f"{prefix}.schemas",
             audit=f"{prefix}.audit", dead_letters=f"{prefix}.dead-letters",
             replies_prefix=f"{prefix}.replies.",
         )
+
+    def created(self) -> list[tuple[str, bool, bool]]:
+        """(name, keyed, compacted) of every topic ``ledgergate topics`` creates.
+
+        From the contract's topic list (schemas/topics.py), which the AsyncAPI
+        document is generated from too; keyed topics get ``broker.partitions``,
+        the others one partition.
+        """
+        from ledgergate.schemas.topics import TOPICS
+
+        return [(t.name(self.prefix), t.partitions == "keyed", t.compacted)
+                for t in TOPICS if t.created_by == "topics"]
 
     def replies(self, instance_id: str) -> str:
         """The reply topic of one proxy instance (each gets only its own decisions)."""

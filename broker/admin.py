@@ -13,21 +13,16 @@ from .errors import BrokerError
 
 
 def topic_specs(topics: Topics, partitions: int, replication: int = 1) -> list[NewTopic]:
-    """Every topic of a deployment with explicit partition counts.
+    """Every topic ``ledgergate topics`` creates, from the contract's list (schemas/topics.py).
 
     requests/held/decisions/responses share one partition count so that a request,
     its decision and its response land on the same partition number (key =
-    request id); policies is compacted and single-partition (one ordered
-    history of bundles).
+    request id); policies and schemas are compacted and single-partition (one
+    ordered history each). Reply topics are created by each proxy.
     """
-    keyed = [topics.requests, topics.held, topics.decisions, topics.responses, topics.audit,
-             topics.dead_letters]
-    specs = [NewTopic(t, partitions, replication) for t in keyed]
-    specs.append(NewTopic(topics.policies, 1, replication,
-                          topic_configs={"cleanup.policy": "compact"}))
-    # human facts: one partition (one order for every reader), kept, not compacted
-    specs.append(NewTopic(topics.governance, 1, replication))
-    return specs
+    return [NewTopic(name, partitions if keyed else 1, replication,
+                     topic_configs={"cleanup.policy": "compact"} if compacted else None)
+            for name, keyed, compacted in topics.created()]
 
 
 async def ensure_topics(bootstrap: str, specs: list[NewTopic], timeout: float = 15.0) -> None:

@@ -171,7 +171,7 @@ async def run_ingest_async(settings: Any, *, tracking_uri: str | None = None,
             on_problem(p)
 
     state = IngestState(Path(state_dir)).open()
-    publisher = RequestPublisher(settings.broker.bootstrap, topic)
+    publisher = RequestPublisher(settings.broker.bootstrap, topic, schemas_topic=settings.topics.schemas)
     bar = None
     try:
         await publisher.start()

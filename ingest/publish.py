@@ -8,7 +8,8 @@ from typing import Any, Mapping, Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from ledgergate.schemas.codec import EncodeError, encode
+from ledgergate.schemas.codec import EncodeError, SchemaError, encode, schema
+from ledgergate.schemas.store import SchemaTopic, WriterSchemas
 
 from .errors import ItemError, PublishError
 
@@ -29,11 +30,15 @@ class RequestPublisher:
     and the ledger keeps one record per (kind, request_id).
     """
 
-    def __init__(self, bootstrap: str, topic: str, *, timeout_s: float = 15.0) -> None:
+    def __init__(self, bootstrap: str, topic: str, *, timeout_s: float = 15.0,
+                 schemas_topic: str | None = None) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self._timeout_s = timeout_s
         self._producer: AIOKafkaProducer | None = None
+        # the RequestEvent schema goes to the schemas topic before the first event
+        self._schemas = (WriterSchemas(SchemaTopic(bootstrap, schemas_topic), [schema("RequestEvent")])
+                         if schemas_topic else None)
 
     async def start(self) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, enable_idempotence=False,
@@ -47,6 +52,12 @@ class RequestPublisher:
                 f"cannot reach the broker at {self.bootstrap}: {exc!r}; expected a running Kafka or "
                 "embedded broker: start `ledgergate up` or set broker.bootstrap_servers") from exc
         self._producer = producer
+        if self._schemas is not None:
+            try:
+                await self._schemas.ensure()
+            except SchemaError as exc:
+                await self.stop()
+                raise PublishError(str(exc)) from exc
 
     async def publish(self, messages: Sequence[tuple[bytes, bytes]]) -> None:
         """Send encoded (key, value) pairs and wait for all their acks."""

@@ -35,7 +35,8 @@ from ledgergate.ledger.metrics import LedgerMetrics
 from ledgergate.ledger.metrics import serve as serve_metrics
 from ledgergate.ledger.ops import LedgerOps
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, LegalHold, connect
-from ledgergate.schemas.codec import Codec, SchemaError, default_codec
+from ledgergate.schemas.codec import Codec, SchemaError
+from ledgergate.schemas.store import SchemaResolver, SchemaTopic
 
 log = logging.getLogger("ledgergate.ledger")
 
@@ -48,9 +49,12 @@ class LedgerSink:
     """Kafka → ledger, exactly once into DuckDB (offsets live in the same transaction)."""
 
     def __init__(self, writer: LedgerWriter, codec: Codec, *, topics: list[str], batch_max: int,
-                 linger_ms: int = 0, from_beginning: bool = False, metrics: LedgerMetrics | None = None) -> None:
+                 linger_ms: int = 0, from_beginning: bool = False, metrics: LedgerMetrics | None = None,
+                 schemas: SchemaResolver | None = None) -> None:
         self._writer = writer
         self._metrics = metrics
+        # writer schemas this build does not know are looked up before decoding
+        self._schemas = schemas
         # a DuckDB append costs ≈ 12 ms of CPU even for one record (statement
         # overhead), so trickling traffic is gathered for up to this long first
         self._linger = linger_ms / 1000
@@ -113,6 +117,8 @@ class LedgerSink:
                 next_check = time.monotonic() + 1.0
             batch = await consumer.getmany(timeout_ms=50, max_records=self._batch_max - len(pending))
             msgs = [m for ms in batch.values() for m in ms]
+            if msgs and self._schemas is not None:
+                await self._schemas.learn(m.value for m in msgs)
             if msgs and not pending:
                 first_at = time.monotonic()
             pending += msgs
@@ -358,9 +364,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     ops = LedgerOps(con, Path(led.keys_dir))
     topics = settings.topics
     metrics = LedgerMetrics()
-    sink = LedgerSink(writer, default_codec(), topics=[topics.decisions, topics.responses, topics.governance],
+    codec = Codec.default()
+    sink = LedgerSink(writer, codec, topics=[topics.decisions, topics.responses, topics.governance],
                       batch_max=led.batch_max, linger_ms=led.batch_linger_ms,
-                      from_beginning=from_beginning, metrics=metrics)
+                      from_beginning=from_beginning, metrics=metrics,
+                      schemas=SchemaResolver(codec, SchemaTopic(settings.broker.bootstrap, topics.schemas)))
     metrics.watch(lambda: {"duplicates": sink.skipped, "undecodable": sink.bad, "size": writer.size,
                            "checkpoint_at": writer.last_checkpoint_at_us / 1e6})
     if led.metrics_port is not None:

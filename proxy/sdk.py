@@ -30,7 +30,8 @@ from aiokafka.errors import KafkaError
 
 from ledgergate.config import Topics
 from ledgergate.errors import LedgergateError
-from ledgergate.schemas.codec import encode, schema
+from ledgergate.schemas.codec import SchemaError, encode, schema
+from ledgergate.schemas.store import SchemaTopic, WriterSchemas
 
 _PRIMS = {
     "string": (str,), "long": (int,), "int": (int,), "double": (float, int), "float": (float, int),
@@ -154,14 +155,22 @@ class EventProducer:
         self.source = source
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
                                           linger_ms=0, request_timeout_ms=timeout_ms)
+        self._schemas = WriterSchemas(SchemaTopic(bootstrap, self.topics.schemas),
+                                      [schema("RequestEvent"), schema("ResponseEvent")])
         self._started = False
 
     async def start(self) -> None:
+        """Connect, and publish our writer schemas to the schemas topic before any event."""
         try:
             await self._producer.start()
         except KafkaError as exc:
             raise ConnectionError(f"cannot reach the broker: {exc!r}; check the bootstrap address") from exc
         self._started = True
+        try:
+            await self._schemas.ensure()
+        except SchemaError:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         if self._started:

@@ -24,7 +24,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from ledgergate.schemas.codec import SchemaError, decode
+from ledgergate.schemas.codec import Codec, SchemaError, default_codec
+from ledgergate.schemas.store import SchemaResolver
 
 log = logging.getLogger("ledgergate.proxy.waiter")
 
@@ -38,12 +39,16 @@ class DecisionWaiter:
 
     def __init__(self, bootstrap: str, reply_topic: str, *, client_id: str = "ledgergate-proxy",
                  retry_seconds: float = 1.0, fetch_max_wait_ms: int = 100,
-                 consumer_factory: Callable[[], AIOKafkaConsumer] | None = None) -> None:
+                 consumer_factory: Callable[[], AIOKafkaConsumer] | None = None,
+                 schemas: SchemaResolver | None = None) -> None:
         # fetch_max_wait_ms: Tansu answers a fetch only when this wait ends, not
         # when data arrives (Kafka does the latter), so it bounds the hold latency
         # on the embedded broker; shorter = faster decisions, more idle polling CPU
         self.bootstrap = bootstrap
         self.topic = reply_topic
+        # decisions from workers of another release: their schema is looked up first
+        self._schemas = schemas
+        self._codec: Codec = schemas.codec if schemas is not None else default_codec()
         self.retry_seconds = retry_seconds
         self._factory = consumer_factory or (lambda: AIOKafkaConsumer(
             bootstrap_servers=bootstrap, client_id=client_id, group_id=None,
@@ -177,6 +182,8 @@ class DecisionWaiter:
                 self.running = False
                 continue
             for msgs in batches.values():
+                if self._schemas is not None:
+                    await self._schemas.learn(m.value for m in msgs)
                 for m in msgs:
                     self._on_message(m.value)
 
@@ -184,7 +191,7 @@ class DecisionWaiter:
         if value is None:
             return
         try:
-            d = decode(value, expect="Decision")
+            d = self._codec.decode(value, expect="Decision")[1]
         except SchemaError as exc:
             log.warning("ignoring a message on %s that is not a Decision: %s", self.topic, exc)
             return

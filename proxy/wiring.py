@@ -26,6 +26,8 @@ from ledgergate.proxy.spool import Spool
 from ledgergate.proxy.suspensions import SuspensionWatch
 from ledgergate.proxy.upstream import UpstreamClient
 from ledgergate.proxy.waiter import DecisionWaiter
+from ledgergate.schemas.codec import Codec, schema
+from ledgergate.schemas.store import SchemaResolver, SchemaTopic
 
 
 def default_instance_id() -> str:
@@ -52,8 +54,10 @@ def build_proxy(settings: Settings, *, authenticator: Authenticator | None = Non
     spool = Spool(settings.proxy.spool_dir / iid)
     publisher = Publisher(bootstrap, spool, publish_timeout_ms=settings.proxy.publish_timeout_ms,
                           linger_ms=settings.proxy.publish_linger_ms, client_id=client_id)
+    store = SchemaTopic(bootstrap, topics.schemas)
     waiter = DecisionWaiter(bootstrap, topics.replies(iid), client_id=client_id,
-                            fetch_max_wait_ms=settings.broker.fetch_wait_ms)
+                            fetch_max_wait_ms=settings.broker.fetch_wait_ms,
+                            schemas=SchemaResolver(Codec.default(), store))
     upstreams = {u.id: UpstreamClient(u) for u in settings.upstreams}
 
     # route suspensions recorded through `ledgergate route suspend` (proxy/suspensions.py)
@@ -66,6 +70,8 @@ def build_proxy(settings: Settings, *, authenticator: Authenticator | None = Non
         specs.append(NewTopic(topics.replies(iid), 1, settings.broker.replication_factor))
         try:
             await ensure_topics(bootstrap, specs, timeout=5.0)
+            # before the first event: readers of another release can look these up
+            await store.publish([schema("RequestEvent"), schema("ResponseEvent")])
         finally:  # read the suspensions already recorded before serving (or follow them once reachable)
             await suspensions.start()
 

@@ -147,8 +147,8 @@ class Codec:
         self._legacy[s.fingerprint[::-1]] = s
 
     def knows(self, fp: bytes) -> bool:
-        """Whether a writer schema with this (wire-order) fingerprint is known."""
-        return fp in self._writers
+        """Whether this codec can read a message whose header carries ``fp``."""
+        return fp in self._writers or fp in self._legacy
 
     def writers(self) -> list[Schema]:
         """Every writer schema this codec can read (its readers included)."""

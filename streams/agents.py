@@ -34,7 +34,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ledgergate.broker import start_when_reachable
 from ledgergate.config import Settings, Topics
-from ledgergate.schemas.codec import default_codec
+from ledgergate.schemas.codec import SchemaError, default_codec
+from ledgergate.schemas.store import SchemaResolver, WriterSchemas
 from ledgergate.streams import transport
 from ledgergate.streams.batching import take_ready
 from ledgergate.streams.judge import Judge, Judged
@@ -161,11 +162,24 @@ class DecisionSender:
 
 
 def judging_agent(judge: Judge, sender: DecisionSender, state: WorkerState, metrics: WorkerMetrics, *,
-                  max_batch: int, path: str) -> Callable[[faust.StreamT], Any]:
-    """The agent body: judge what is ready, queue the decisions, carry on."""
+                  max_batch: int, path: str, schemas: SchemaResolver | None = None,
+                  writer_schemas: WriterSchemas | None = None) -> Callable[[faust.StreamT], Any]:
+    """The agent body: judge what is ready, queue the decisions, carry on.
+
+    ``schemas`` looks up writer schemas this worker was not built with (the schemas
+    topic) before the batch is decoded; ``writer_schemas`` publishes the Decision
+    schema before the first decision (retried on the next batch if the broker refused).
+    """
     async def run(stream: faust.StreamT) -> None:
         async for events in take_ready(stream, max_batch):
             try:
+                if schemas is not None:
+                    await schemas.learn(ev.value for ev in events)
+                if writer_schemas is not None:
+                    try:
+                        await writer_schemas.ensure()
+                    except SchemaError as exc:
+                        log.warning("Decision schema not published yet (%s); retrying next batch", exc)
                 judged = judge.judge([ev.value for ev in events])
                 metrics.judged_batch(judged, path, judge.last_timing.decide)
                 for ev in events:
@@ -216,7 +230,8 @@ def consumer_lag(app: faust.App, state: WorkerState) -> dict[tuple[str, int], in
 
 def build_app(settings: Settings, judge: Judge, policies: PolicyRegistry, *, worker_id: str,
               metrics: WorkerMetrics | None = None, on_ready: Callable[[], None] | None = None,
-              overrides: OverrideHook | None = None) -> tuple[faust.App, WorkerState]:
+              overrides: OverrideHook | None = None, schemas: SchemaResolver | None = None,
+              writer_schemas: WriterSchemas | None = None) -> tuple[faust.App, WorkerState]:
     """The Faust app of one worker process, wired (no I/O until it is started).
 
     ``overrides``: fed from the governance topic by a task of its own (every worker
@@ -235,9 +250,11 @@ def build_app(settings: Settings, judge: Judge, policies: PolicyRegistry, *, wor
     # two agents, one loop: held (enforce) requests have their own topic and agent,
     # so they are judged between observe batches instead of behind their backlog
     app.agent(topic(topics.held), name="judge-held")(
-        judging_agent(judge, sender, state, metrics, max_batch=HELD_BATCH_MAX, path="held"))
+        judging_agent(judge, sender, state, metrics, max_batch=HELD_BATCH_MAX, path="held",
+                      schemas=schemas, writer_schemas=writer_schemas))
     app.agent(topic(topics.requests), name="judge")(
-        judging_agent(judge, sender, state, metrics, max_batch=OBSERVE_BATCH_MAX, path="observe"))
+        judging_agent(judge, sender, state, metrics, max_batch=OBSERVE_BATCH_MAX, path="observe",
+                      schemas=schemas, writer_schemas=writer_schemas))
     app.task(lambda: follow_policies(settings.broker.bootstrap, topics.policies, policies))
     if overrides is not None:
         app.task(lambda: follow_governance(settings.broker.bootstrap, topics.governance, overrides,

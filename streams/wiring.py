@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from ledgergate.config import Settings
-from ledgergate.schemas.codec import default_codec
+from ledgergate.schemas.codec import Codec, schema
+from ledgergate.schemas.store import SchemaResolver, SchemaTopic, WriterSchemas
 from ledgergate.streams.agents import build_app
 from ledgergate.streams.classify.build import build_classifier
 from ledgergate.streams.decide import Decider, RouteInfo
@@ -80,9 +81,13 @@ def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: 
     (Path(settings.ledger.path).parent / "run" / "faust").mkdir(parents=True, exist_ok=True)
     # human override windows (streams/overrides.py) amend a decision before it is encoded
     overrides = OverrideHook(hash_key(settings), clock_us=lambda: time.time_ns() // 1000)
-    judge = Judge(decider, default_codec(), worker_id=wid, amend=overrides.apply)
+    # its own codec: writer schemas learned from the schemas topic are added to it
+    codec = Codec.default()
+    store = SchemaTopic(settings.broker.bootstrap, settings.topics.schemas)
+    judge = Judge(decider, codec, worker_id=wid, amend=overrides.apply)
     app, _state = build_app(settings, judge, policies, worker_id=wid, metrics=metrics, on_ready=on_ready,
-                            overrides=overrides)
+                            overrides=overrides, schemas=SchemaResolver(codec, store),
+                            writer_schemas=WriterSchemas(store, [schema("Decision")]))
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on
     # every record: each aiokafka debug call then builds a LogRecord (≈ 3 % of a

@@ -14,18 +14,16 @@ import io
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import avro.io
 import avro.schema
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from ledgergate.broker import ensure_topics, topic_specs
-from ledgergate.config import load_settings
 from ledgergate.ledger.client import open_ledger
 
-from support import start_cli, stop_proc, wait_for, write_config  # type: ignore[import-not-found]
+from support import wait_for  # type: ignore[import-not-found]
+from wire_testkit import produce, read_topic  # type: ignore[import-not-found]
 
 AVSC_DIR = Path(__file__).resolve().parents[2] / "schemas" / "avro"
 MARKER = b"\xc3\x01"
@@ -80,52 +78,6 @@ def test_our_bytes_equal_the_apache_library_bytes(name: str, record: dict[str, A
 
 # ---------------------------------------------------------------- through the broker
 
-@pytest.fixture(scope="module")
-def pipeline(broker, tmp_path_factory) -> Iterator[Any]:
-    """A real worker and a real ledger service on a fresh topic prefix."""
-    prefix = f"a{uuid.uuid4().hex[:6]}"
-    d = tmp_path_factory.mktemp("interop")
-    cfg = write_config(d, bootstrap=broker.bootstrap, prefix=prefix)
-    settings = load_settings(cfg)
-    asyncio.run(ensure_topics(broker.bootstrap, topic_specs(settings.topics, 4)))
-    keys = start_cli(["keys", "generate", "--config", str(cfg)], d / "keys.log")
-    assert keys.wait(60) == 0, (d / "keys.log").read_text()
-    ready = d / "ready"
-    worker = start_cli(["worker", "--config", str(cfg), "--ready-file", str(ready)], d / "worker.log")
-    ledger = start_cli(["ledger", "--config", str(cfg)], d / "ledger.log")
-    try:
-        wait_for(ready.exists, 90, "worker ready", worker, d / "worker.log")
-        yield settings
-    finally:
-        stop_proc(worker)
-        stop_proc(ledger)
-
-
-async def _produce(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, key=key, value=value)
-    finally:
-        await producer.stop()
-
-
-async def _decisions(bootstrap: str, topic: str, want: set[str], timeout: float = 60) -> dict[str, bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=None)
-    await consumer.start()
-    got: dict[str, bytes] = {}
-    try:
-        deadline = time.monotonic() + timeout
-        while not want <= set(got) and time.monotonic() < deadline:
-            for msgs in (await consumer.getmany(timeout_ms=500)).values():
-                for m in msgs:
-                    got[m.key.decode()] = m.value
-        return got
-    finally:
-        await consumer.stop()
-
-
 def test_a_spec_framed_request_from_another_gateway_is_judged_and_recorded(pipeline) -> None:
     settings = pipeline
     rid = f"other-gw-{uuid.uuid4().hex[:8]}"
@@ -140,10 +92,10 @@ def test_a_spec_framed_request_from_another_gateway_is_judged_and_recorded(pipel
         "reply_to": None, "policy_id": None, "metadata": {"gateway": "other"}, "proxy_id": None,
     }
     value = spec_encode(_apache_schema("RequestEvent"), event)
-    asyncio.run(_produce(settings.broker.bootstrap, settings.topics.requests, rid.encode(), value))
+    asyncio.run(produce(settings.broker.bootstrap, settings.topics.requests, rid.encode(), value))
 
     # judged: the decision on the decisions topic, read with the Apache library
-    got = asyncio.run(_decisions(settings.broker.bootstrap, settings.topics.decisions, {rid}))
+    got = asyncio.run(read_topic(settings.broker.bootstrap, settings.topics.decisions, {rid}))
     assert rid in got, "the worker never decided the spec-framed request (dead-lettered?)"
     name, decision = spec_decode(_known(), got[rid])
     assert name == "Decision"
