@@ -24,6 +24,7 @@ def cmd_broker(args: argparse.Namespace) -> int:
     b = EmbeddedBroker(s.broker.embedded_host, s.broker.embedded_port)
     b.start()
     asyncio.run(ensure_topics(b.bootstrap, topic_specs(s.topics, s.broker.partitions)))
+    asyncio.run(_publish_schemas(s))
     print(f"broker ready on {b.bootstrap}; Ctrl-C stops it", flush=True)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
@@ -46,7 +47,38 @@ def cmd_topics(args: argparse.Namespace) -> int:
     specs = topic_specs(s.topics, s.broker.partitions, s.broker.replication_factor)
     asyncio.run(ensure_topics(s.broker.bootstrap, specs))
     for t in specs:
-        print(f"{t.name}: {t.num_partitions} partitions")
+        compact = ", compacted" if (t.topic_configs or {}).get("cleanup.policy") == "compact" else ""
+        print(f"{t.name}: {t.num_partitions} partitions{compact}")
+    n = asyncio.run(_publish_schemas(s))
+    print(f"{s.topics.schemas}: {n} writer schemas of this release published")
+    return EXIT_OK
+
+
+async def _publish_schemas(s: Any) -> int:
+    """Every packaged schema onto the schemas topic (writers also do it before their first message)."""
+    from ledgergate.schemas.codec import SCHEMA_NAMES, schema
+    from ledgergate.schemas.store import SchemaTopic
+
+    return await SchemaTopic(s.broker.bootstrap, s.topics.schemas).publish(
+        [schema(n) for n in SCHEMA_NAMES])
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    import json
+    from importlib.metadata import version
+
+    from ledgergate.schemas.asyncapi import document, to_yaml
+
+    s = settings_of(args)
+    doc = document(prefix=s.broker.topic_prefix, partitions=s.broker.partitions,
+                   replicas=s.broker.replication_factor, bootstrap=s.broker.bootstrap,
+                   version=version("ledgergate"))
+    text = json.dumps(doc, indent=2) + "\n" if args.json else to_yaml(doc)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
     return EXIT_OK
 
 
@@ -149,7 +181,13 @@ def _workers(value: str) -> int:
 def register(sub: Any) -> None:
     """Add the commands that run a stage or the whole stack."""
     command(sub, "broker", cmd_broker, "run the embedded Kafka-compatible broker (Tansu) and create the topics")
-    command(sub, "topics", cmd_topics, "create the topics (explicit partitions) on the configured broker")
+    command(sub, "topics", cmd_topics, "create the topics (explicit partitions) on the configured broker "
+                                        "and publish this release's writer schemas")
+    a = command(sub, "asyncapi", cmd_asyncapi,
+                "print the AsyncAPI 3 document of the config's topics (schemas/asyncapi.yaml is the "
+                "built-in config's)")
+    a.add_argument("--out", metavar="FILE", help="write it to FILE instead of stdout")
+    a.add_argument("--json", action="store_true", help="JSON instead of YAML")
     w = command(sub, "worker", cmd_worker, "run a stream worker (classify + decide)")
     w.add_argument("--ready-file", help=argparse.SUPPRESS)
     w.add_argument("--metrics-port", type=_port, default=None,

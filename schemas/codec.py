@@ -22,9 +22,10 @@ from __future__ import annotations
 import io
 import json
 import struct
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
@@ -103,7 +104,7 @@ class Schema:
         return f"Schema({self.name}, fp={self.fingerprint.hex()})"
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> Schema:
     """Return the packaged schema ``name`` (e.g. ``"RequestEvent"``)."""
     if name not in SCHEMA_NAMES:
@@ -137,7 +138,7 @@ class Codec:
             self.add_writer(s)
 
     @classmethod
-    def default(cls) -> "Codec":
+    def default(cls) -> Codec:
         """A codec knowing every packaged schema as both reader and writer."""
         return cls({n: schema(n) for n in SCHEMA_NAMES})
 

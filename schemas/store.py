@@ -20,7 +20,8 @@ import asyncio
 import json
 import logging
 import time
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -93,7 +94,7 @@ class SchemaTopic:
                                        timeout_s)
                 self._published.add(s.fingerprint)
                 self._known[s.fingerprint] = s
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             raise SchemaStoreError(
                 f"cannot publish writer schemas to {self.topic} on {self.bootstrap}: {exc!r}; "
                 "create the topics first (ledgergate topics) and check the broker") from exc
@@ -141,7 +142,7 @@ class SchemaTopic:
                     self._take(m.key, m.value, m.offset)
                 if wanted is not None and wanted in self._known:
                     return
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             await self.close()
             raise SchemaStoreError(f"cannot read writer schemas from {self.topic} on "
                                    f"{self.bootstrap}: {exc!r}") from exc

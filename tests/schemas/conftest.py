@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from ledgergate.config import load_settings
 from ledgergate.broker import ensure_topics, topic_specs
+from ledgergate.config import load_settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 

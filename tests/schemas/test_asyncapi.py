@@ -4,6 +4,7 @@ and equal to what `ledgergate topics` really creates on a broker."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from ledgergate.config import load_settings
 from ledgergate.schemas import codec
 from ledgergate.schemas.asyncapi import document, to_yaml
+from ledgergate.schemas.store import SchemaTopic
 
 from support import write_config  # type: ignore[import-not-found]
 
@@ -85,9 +87,17 @@ def test_the_document_matches_what_ledgergate_topics_creates(broker, tmp_path: P
     r = subprocess.run([sys.executable, "-m", "ledgergate", "topics", "--config", str(cfg)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+    assert f"{prefix}.schemas: 6 writer schemas of this release published" in r.stdout
     real = asyncio.run(_describe(broker.bootstrap, prefix))
+    stored = asyncio.run(SchemaTopic(broker.bootstrap, settings.topics.schemas).all())
+    assert {s.name for s in stored.values()} == set(codec.SCHEMA_NAMES)
 
-    doc = document(prefix=prefix, partitions=settings.broker.partitions)
+    r = subprocess.run([sys.executable, "-m", "ledgergate", "asyncapi", "--config", str(cfg), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc == document(prefix=prefix, partitions=settings.broker.partitions,
+                           bootstrap=broker.bootstrap, version=version("ledgergate"))
     documented = {}
     for ch in doc["channels"].values():
         if ch["x-created-by"] != "ledgergate topics":

@@ -19,11 +19,11 @@ from typing import Any
 import avro.io
 import avro.schema
 import pytest
+from wire_testkit import produce, read_topic  # type: ignore[import-not-found]
 
 from ledgergate.ledger.client import open_ledger
 
 from support import wait_for  # type: ignore[import-not-found]
-from wire_testkit import produce, read_topic  # type: ignore[import-not-found]
 
 AVSC_DIR = Path(__file__).resolve().parents[2] / "schemas" / "avro"
 MARKER = b"\xc3\x01"

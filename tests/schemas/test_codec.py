@@ -9,8 +9,7 @@ import struct
 import pytest
 
 from ledgergate.schemas import codec
-from ledgergate.schemas.codec import (Codec, DecodeError, EncodeError, Schema, SchemaError,
-                                      UnknownSchemaError)
+from ledgergate.schemas.codec import Codec, DecodeError, EncodeError, Schema, SchemaError, UnknownSchemaError
 from ledgergate.schemas.models import MODELS
 
 CHECKPOINT = {"ledger_id": "l", "tree_size": 3, "root_hash": "ab", "at_us": 1, "key_id": "k"}

@@ -14,12 +14,13 @@ import time
 import uuid
 from typing import Any
 
+from wire_testkit import produce, read_topic  # type: ignore[import-not-found]
+
 from ledgergate.schemas import codec
 from ledgergate.schemas.codec import Codec, Schema, UnknownSchemaError
 from ledgergate.schemas.store import SchemaResolver, SchemaTopic, record_of
 
 from support import wait_for  # type: ignore[import-not-found]
-from wire_testkit import produce, read_topic  # type: ignore[import-not-found]
 
 PRIORITY = {"name": "priority", "type": ["null", "int"], "default": None,
             "doc": "added by a newer release"}
@@ -148,8 +149,8 @@ def test_an_unknown_fingerprint_is_still_dead_lettered(pipeline) -> None:
 
 
 def test_the_sdk_publishes_its_writer_schemas_on_start(broker) -> None:
-    from ledgergate.config import Topics
     from ledgergate.broker import ensure_topics, topic_specs
+    from ledgergate.config import Topics
     from ledgergate.proxy.sdk import EventProducer
 
     prefix = f"sdk{uuid.uuid4().hex[:6]}"

@@ -1,10 +1,14 @@
-import sys, base64, shutil
+import shutil
+import sys
 from pathlib import Path
+
 sys.path.insert(0, "tests/ledger")
-from ledger_testkit import make_entry, T0
 from ledgergate.ledger import keys as lkeys
-from ledgergate.ledger.store import LedgerWriter, LedgerReader, connect
 from ledgergate.ledger.bundle import export
+from ledgergate.ledger.store import LedgerReader, LedgerWriter, connect
+
+from ledger_testkit import T0, make_entry
+
 out = Path(sys.argv[1]); shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
 kd = out / "keys"; lkeys.generate(kd)
 con = connect(str(out / "ledger.duckdb"))
