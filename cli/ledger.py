@@ -40,13 +40,24 @@ def cmd_events_list(args: argparse.Namespace) -> int:
         rows = led.list(since=args.since, until=args.until, route=args.route, person=args.person,
                         tenant=args.tenant, decision=args.decision, category=args.category,
                         kind=args.kind, limit=args.limit, scope=args.as_tenant)
-    if args.json:
+    if args.json:  # JSON Lines: one record object per line, metadata as an object
         for r in rows:
-            print(json.dumps(r, default=str))
+            print(json.dumps(_json_record(r), default=str))
         return EXIT_OK
     print(table(rows, ["seq", "recorded_at", "kind", "request_id", "person", "tenant", "route_id",
                         "outcome", "rule_id", "categories"]))
     return EXIT_OK
+
+
+def _json_record(row: dict[str, Any]) -> dict[str, Any]:
+    """A listed record for JSON output: the stored metadata JSON text becomes an object."""
+    meta = row.get("metadata")
+    if isinstance(meta, str):
+        try:
+            row = {**row, "metadata": json.loads(meta) if meta else {}}
+        except json.JSONDecodeError:
+            pass  # not JSON after all: leave the text as stored
+    return row
 
 
 def cmd_events_show(args: argparse.Namespace) -> int:
@@ -159,7 +170,8 @@ def register(sub: Any) -> None:
     for opt in ("route", "person", "tenant", "decision", "category", "kind"):
         el.add_argument(f"--{opt}")
     el.add_argument("--limit", type=int, default=100)
-    el.add_argument("--json", action="store_true", help="one JSON object per line")
+    el.add_argument("--json", action="store_true",
+                    help="JSON Lines: one JSON object per record and line (metadata as an object)")
     el.add_argument("--as-tenant", metavar="T", help="see the ledger as tenant T does: only its records")
     es = command(ev, "show", cmd_events_show, "show one record (record id or request id)")
     es.add_argument("id")

@@ -123,10 +123,36 @@ def cmd_up(args: argparse.Namespace) -> int:
         cfg = Path(args.config).resolve()
         settings = load_settings(cfg)
         workdir = Path(args.workdir or cfg.parent).resolve()
+        _ensure_keys(settings, cfg)
     else:
         workdir = Path(args.workdir or DEFAULT_WORKDIR).resolve()
         cfg, settings = prepare_workdir(workdir, free_ports=False)
-    return run_forever(Stack(settings, cfg, workdir, workers=args.workers))
+        print(f"  config   {cfg} (the built-in config; ledger, keys and spool beside it)")
+    # the built-in config's upstream is the local fake: start it unless told otherwise
+    fake = args.fake_upstream if args.fake_upstream is not None else not args.config
+    return run_forever(Stack(settings, cfg, workdir, workers=args.workers,
+                             fake_upstream_port=FAKE_UPSTREAM_PORT if fake else None))
+
+
+FAKE_UPSTREAM_PORT = 18000
+
+
+def _ensure_keys(settings: Any, cfg: Path) -> None:
+    """A new deployment gets its ledger signing key (and dev issuer key); an existing ledger
+    without its key is an error naming the command, never a silent new key."""
+    from ledgergate.devstack.demo import prepare_keys
+
+    led = settings.ledger
+    keys_dir = Path(led.keys_dir)
+    if led.signing_key is None and not (keys_dir / "active").exists():
+        if Path(led.path).exists():
+            raise CliError(
+                f"the ledger {led.path} exists but {keys_dir} holds no active signing key: restore "
+                f"that directory, or start a new key with `ledgergate keys generate --config {cfg}`")
+        prepare_keys(settings)
+        print(f"  keys     created the ledger signing key in {keys_dir} (new ledger)")
+    else:
+        prepare_keys(settings)  # the dev issuer's key, when the config has one
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -203,6 +229,9 @@ def register(sub: Any) -> None:
     u = command(sub, "up", cmd_up, "run broker, worker, ledger service and proxy together until Ctrl-C")
     u.add_argument("--workers", type=_workers, default=1,
                    help="worker processes sharing the partitions of one consumer group (default 1)")
+    u.add_argument("--fake-upstream", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"also run the local fake OpenAI-compatible upstream on 127.0.0.1:"
+                        f"{FAKE_UPSTREAM_PORT} (default: on with the built-in config, off with --config)")
     d = sub.add_parser("demo", help="run the whole pipeline on scripted traffic, verify, and write a report")
     d.add_argument("--workdir", default="demo-output", help="where ledger, keys and report go (default ./demo-output)")
     d.set_defaults(fn=cmd_demo)

@@ -96,6 +96,9 @@ class Stack:
     workdir: Path
     workers: int = 1
     say: Callable[[str], None] = print
+    # start the local fake OpenAI-compatible upstream on this port (the built-in
+    # config's upstream is http://127.0.0.1:18000/v1)
+    fake_upstream_port: int | None = None
     broker: EmbeddedBroker | None = None
     children: list[Child] = field(default_factory=list)
 
@@ -118,6 +121,10 @@ class Stack:
         """Start every part: the embedded broker (unless configured otherwise), then the rest."""
         s = self.settings
         logs = self.workdir / "logs"
+        self.say(f"  logs     {logs}/ (broker.log, ledger.log, worker-N.log, proxy.log"
+                 f"{', fake-upstream.log' if self.fake_upstream_port else ''})")
+        if self.fake_upstream_port is not None:
+            self._start_fake_upstream(logs, self.fake_upstream_port)
         if s.broker.embedded:
             self.broker = EmbeddedBroker(s.broker.embedded_host, s.broker.embedded_port,
                                          log_file=logs / "broker.log")
@@ -129,6 +136,18 @@ class Stack:
             if not port_open(host, int(port), timeout=2):
                 raise BrokerError(f"broker {s.broker.bootstrap} is not reachable")
         self.start_parts()
+
+    def _start_fake_upstream(self, logs: Path, port: int) -> None:
+        if port_open("127.0.0.1", port):
+            raise SupervisorError(f"port 127.0.0.1:{port} is already in use, so the fake upstream "
+                                  "cannot start: stop what listens there, or run `ledgergate up "
+                                  "--no-fake-upstream` if that is already a fake upstream")
+        fake = Child("fake-upstream", cli_command("fake-upstream", "--port", str(port)),
+                     logs / "fake-upstream.log")
+        fake.start()
+        self.children.append(fake)
+        self._wait("fake upstream", lambda: port_open("127.0.0.1", port), fake, 30)
+        self.say(f"  upstream ready  http://127.0.0.1:{port}/v1 (the local fake: answers echo the prompt)")
 
     def start_parts(self) -> None:
         """Create the topics, then start ledger service, workers and proxy; wait until each is ready."""
@@ -143,7 +162,7 @@ class Stack:
         ledger = Child("ledger", cli_command("ledger", "--config", cfg), logs / "ledger.log")
         ledger.start()
         self.children.append(ledger)
-        ready_files = []
+        ready_files, workers = [], []
         for i in range(self.workers):
             rf = self.run_dir / f"worker-{i}.ready"
             rf.unlink(missing_ok=True)
@@ -154,6 +173,7 @@ class Stack:
             w = Child(f"worker-{i}", argv, logs / f"worker-{i}.log")
             w.start()
             self.children.append(w)
+            workers.append(w)
         # a fixed instance id: a restarted proxy replays the spool its predecessor left
         iid = s.proxy.instance_id or f"up-{s.proxy.port}"
         proxy = Child("proxy", cli_command("proxy", "--config", cfg, "--instance-id", iid), logs / "proxy.log")
@@ -163,7 +183,7 @@ class Stack:
         self._wait("ledger service", lambda: _uds_ok(sock), ledger, 60)
         self.say(f"  ledger   ready  {s.ledger.path} (service socket {sock})")
         for i, rf in enumerate(ready_files):
-            self._wait(f"worker-{i}", rf.exists, self.children[1 + i], 120)
+            self._wait(f"worker-{i}", rf.exists, workers[i], 120)
         self.say(f"  worker   ready  {self.workers} process(es), group {s.worker.group_id}")
         self._wait("proxy", lambda: _http_ok(s.proxy.host, s.proxy.port), proxy, 60)
         self.say(f"  proxy    ready  http://{s.proxy.host}:{s.proxy.port}  "

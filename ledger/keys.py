@@ -309,7 +309,7 @@ def load_dir(directory: str | os.PathLike[str], *, require_private: bool = True)
     d = Path(directory)
     if not d.is_dir():
         raise LedgerKeyError(f"key directory {d} does not exist: create one with "
-                             "`ledgergate keys generate --dir {d}`")
+                             f"`ledgergate keys generate --dir {d}`")
     pubs: dict[str, PublicKeyInfo] = {}
     for pub_path in sorted(d.glob("*.pub")):
         pub = _read_public(pub_path)

@@ -8,6 +8,7 @@ on those stored bytes, and the readers accept the legacy header.
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import subprocess
 import sys
@@ -59,4 +60,8 @@ def test_a_pre_fix_bundle_verifies(workdir: Path) -> None:
 def test_pre_fix_records_read_back(workdir: Path) -> None:
     r = _cli("events", "list", "--workdir", str(workdir), "--json")
     assert r.returncode == 0, r.stderr
-    assert len(r.stdout.strip().splitlines()) == 12
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 12
+    # JSON Lines; metadata is an object, not the stored JSON text
+    assert all(isinstance(json.loads(line)["metadata"], dict) for line in lines)
+    assert json.loads(lines[0])["metadata"] == {"loan_id": "L7311"}
