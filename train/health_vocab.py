@@ -158,7 +158,7 @@ def build_terms() -> list[str]:
               "fibrillation", "bowel", "brain", "breast", "lung", "prostate", "thyroid", "rheumatoid", "sickle",
               "meniscus", "acl", "degeneration", "dysfunction", "erectile", "gestational", "impacted", "contraceptive",
               "eating", "panic", "bipolar", "sclerosis", "ulcerative", "strep", "als", "tia", "aids", "ocd", "ibs",
-              "lithium", "pressure", "pill", "murmur", "sodium", "valproate", "coeliac", "celiac", "insulin"}
+              "lithium", "murmur", "valproate", "coeliac", "celiac", "insulin"}
     terms |= {"insulin", "lithium carbonate", "bipolar disorder", "ibs", "ptsd", "ocd", "coeliac disease",
               "celiac disease", "heart murmur", "sodium valproate", "the pill"}
     return sorted(t for t in terms if t)

@@ -17,12 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import health_vocab  # train/ is on sys.path when this script runs
+import name_vocab
 import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
-import health_vocab  # noqa: I001  (train/ is on sys.path when this script runs)
-import name_vocab
 from ledgergate.streams.classify.textmodel import LinearTextModel, best_window, features
 
 ROOT = Path(__file__).resolve().parents[1]

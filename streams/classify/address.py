@@ -31,7 +31,8 @@ _SW_ANYCASE = (
     r"stra(?:ß|ss)e|str\.|utca|út|tér|körút|ulica|ul\.|al\.|pl\.|aleja|osiedle|rue|boulevard|bd|allée|chemin|impasse|"
     r"quai|calle|c/|avenida|avda\.?|paseo|plaza|camino|carrer|rúa|rua|travessa|largo|praça|alameda|estrada|via|viale|"
     r"corso|piazza|vicolo|strada|contrada|jl\.|jalan|marg|nagar|nám\.|náměstí|třída|sokak|caddesi|mahallesi|bulvarı|"
-    r"sokağı|chaussee|allé|apt\.|appartamento|puerta|piso|wohnung"
+    r"sokağı|chaussee|allé|apt\.|appartamento|puerta|piso|wohnung|pasaje|cuesta|rambla|ronda|travesía|glorieta|"
+    r"callejón|urbanización|canale|borgo|vico|rotonda|beco|praceta|av|avda|bairro|vila|quinta|lugar"
 )
 _SW_TITLE = (
     r"Road|Rd\.?|Street|St\.?|Lane|Ln\.?|Drive|Dr\.?|Avenue|Ave\.?|Av\.|Close|Crescent|Terrace|Gardens|Square|Court|"
@@ -62,6 +63,7 @@ _CITY_AFTER = re.compile(
     r"(?:,\s*|\s+)((?:[A-ZÀ-ÞĀ-Žİ][\w'’.-]*)(?:[ -](?:(?:nad|am|an|der|de|la|le|sur|en|del|di|im|pod) )?[A-ZÀ-ÞĀ-Žİ][\w'’.-]*)"
     r"{0,3})(?:\s*\([A-Z]{2}\)|\s*/\s*[A-Z]{2})?"
 )
+_UP_CHARS = "A-ZÀ-ÖØ-ÞĀ-ɏ"
 _PROSE_WORD = re.compile(r"\b[a-zà-ÿ]{3,}\b")
 
 
@@ -73,6 +75,40 @@ def _segments(left: str) -> list[tuple[int, str]]:
         end = m.start()
     out.append((0, left[:end]))
     return out
+
+
+_ADJ = re.compile(r"(?:Alte|Neue|Große|Grosse|Kleine|Obere|Untere|Lange|Hohe|Old|New|Upper|Lower|Great|Little|North|South|East|West)$")
+
+
+def _trim_run(seg: str, start: int) -> int:
+    """Narrow a run of capitalised tokens to where the street part begins: at a leading house
+    number ("12 rue des Lilas"), at a street word or compound ("Calle Mayor 7",
+    "Lindenstraße 14", after an adjective such as "Alte"), else at most two name words before
+    the house number ("Petříkova 64")."""
+    toks = [(m.start() + start, m.group()) for m in re.finditer(r"\S+", seg[start:])]
+    words = [w for _, w in toks]
+    num = next((i for i, w in enumerate(words) if _HOUSE_NO.fullmatch(w.rstrip(","))), None)
+    street = next((i for i, w in enumerate(words) if _STREET_WORD.search(w)), None)
+    if num is not None and (street is None or num < street):
+        return toks[num][0]
+    if street is not None:
+        w = words[street]
+        if re.match(rf"(?i)(?:{_SW_ANYCASE})$", w) or re.search(rf"(?<=[a-zà-ÿ])(?:{_SW_SUFFIX})\.?,?$", w):
+            k = street - 1 if street > 0 and _ADJ.match(words[street - 1]) else street
+            return toks[k][0]
+        k = street
+        while k > 0 and street - k < 3 and re.match(rf"[{_UP_CHARS}]", words[k - 1]) and not _ADJ.match(words[k]):
+            k -= 1
+        return toks[k][0]
+    if num is not None:
+        k, caps = num, 0
+        while k > 0 and caps < 4 and (re.match(rf"[{_UP_CHARS}]", words[k - 1]) or re.fullmatch(_PARTICLE, words[k - 1])):
+            caps += bool(re.match(rf"[{_UP_CHARS}]", words[k - 1]))
+            k -= 1
+        while k < num and re.fullmatch(_PARTICLE, words[k]):
+            k += 1
+        return toks[k][0]
+    return start
 
 
 def _street_start(seg: str) -> int | None:
@@ -120,7 +156,7 @@ def _walk_back(left: str, left_start: int) -> int | None:
         tail = seg[run.start():]
         clean = run.start() == len(seg) - len(seg.lstrip())  # nothing but the run in this part
         if _evidence(tail) and (start is None or clean or _street_start(seg) is not None or _HOUSE_NO.fullmatch(tail.strip())):
-            start = left_start + off + run.start()
+            start = left_start + off + (run.start() if start is not None else _trim_run(seg, run.start()))
         elif start is not None or not _address_like(seg):
             break
         if not clean:
@@ -149,7 +185,9 @@ def find_world_addresses(text: str) -> list[Span]:
         city = _CITY_AFTER.match(text, end)
         if city and "\n" not in city.group():
             end = city.end()
-        if _MONTH_DAY.search(head) or re.search(r"\d[ -]?$", text[max(0, pm.start() - 2):pm.start()]):
+            while text[end - 1] in ".,":
+                end -= 1
+        if _MONTH_DAY.search(text[max(0, start - 12):pm.start()]) or re.search(r"\d[ -]?\Z", text[max(0, pm.start() - 2):pm.start()]):
             continue  # a date ("On December 17, 1903") or the tail of a longer number (a phone)
         if len(pm.group()) == 4 and pm.group().isdigit() and not city:
             continue  # a bare 4-digit number is more often a year than a postcode

@@ -11,6 +11,7 @@ not by a list of famous names, so unseen celebrities are handled the same way.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from .engine import Span
@@ -74,7 +75,7 @@ _CUE = re.compile(
     + _RELATIONS + r")"
     r"(?:\s*[:=]\s*|\s*,\s*|\s+|\s*\?\s*)(?:(?:is|was|named|called)\s+)?"
     r"|\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+)"
-    rf"([{_UP}][{_LO}]+(?:['-][{_UP}]?[{_LO}]+)?(?: [{_UP}][{_LO}]+(?:['-][{_UP}]?[{_LO}]+)?){{0,3}})"
+    rf"((?:Mc|Mac)?[{_UP}][{_LO}]+(?:['-][{_UP}]?[{_LO}]+)?(?: (?:Mc|Mac)?[{_UP}][{_LO}]+(?:['-][{_UP}]?[{_LO}]+)?){{0,3}})"
 )
 # Cues strong enough that a single capitalised word after them is a name.
 _STRONG_CUE = re.compile(
@@ -216,6 +217,11 @@ def _looks_like_name(value: str, text: str, start: int, *, single_ok: bool) -> b
     return True
 
 
+def _fold(name: str) -> str:
+    """``name`` without diacritics (NFKD, combining marks dropped)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+
+
 class PersonDetector:
     """PERSON spans for private individuals: Presidio spaCy NER + name cues, filtered."""
 
@@ -225,8 +231,9 @@ class PersonDetector:
 
     def __init__(self, analyzer: Any, names: dict[str, list[str]] | None = None):
         self._analyzer = analyzer
-        self._first = frozenset(names["first"]) if names else frozenset()
-        self._last = frozenset(names["last"]) if names else frozenset()
+        # Compared without accents: "Siobhán" is written "Siobhan" as often as not.
+        self._first = frozenset(_fold(n) for n in names["first"]) if names else frozenset()
+        self._last = frozenset(_fold(n) for n in names["last"]) if names else frozenset()
 
     def _gazetteer(self, text: str) -> list[tuple[int, int]]:
         """Full names whose first word is a known given name and last word a known family
@@ -238,10 +245,10 @@ class PersonDetector:
             i = 0
             while i < len(toks) - 1:
                 word, s = toks[i]
-                if word in self._first and word.lower() not in _FIRST_WORD_VERBS:
+                if _fold(word) in self._first and word.lower() not in _FIRST_WORD_VERBS:
                     for j in range(min(len(toks) - 1, i + 3), i, -1):
                         last, ls = toks[j]
-                        if last in self._last:
+                        if _fold(last) in self._last:
                             out.append((s, ls + len(last)))
                             i = j
                             break

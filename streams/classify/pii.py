@@ -222,7 +222,7 @@ def find_dobs(text: str) -> list[Span]:
 # letter prefixes, dashes and slashes. The value must hold at least four digits.
 _MRN_CUE = (
     r"(?:\bMRN\b|\bmedical[- ]record|\bhealth[- ]record|\b(?:chart|hospital|patient|case[- ]?note|emr|ehr|nhs|unit|"
-    r"clinic|health[- ]?care|chi|medicare|member)\s*(?:number|num|no|nr|id|identifier|#|ref(?:erence)?)\b\.?"
+    r"clinic|health[- ]?care|chi|medicare|member)\s*(?:(?:number|num|no|nr|id|identifier|ref(?:erence)?)\b\.?|#)"
     r"|\bpatient[- ]id\b|\bpt\.? ?(?:id|no|#)\b)"
 )
 _MRN = re.compile(

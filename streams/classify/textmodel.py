@@ -119,7 +119,9 @@ def load_vocabulary(name: str, models_dir: Path = MODELS_DIR) -> Any:
         entry = json.loads((models_dir / "manifest.json").read_text(encoding="utf-8"))["vocabularies"][name]
         raw = path.read_bytes()
     except (OSError, ValueError, KeyError) as exc:
-        raise ClassifyError(f"vocabulary {path} or its manifest entry is missing or unreadable ({exc}) - {fix}") from exc
+        raise ClassifyError(
+            f"vocabulary {path} or its manifest entry is missing or unreadable ({exc}) - {fix}"
+        ) from exc
     got = hashlib.sha256(raw).hexdigest()
     if got != entry.get("sha256"):
         raise ClassifyError(f"vocabulary {path} has sha256 {got}, expected {entry.get('sha256')} - {fix}")
