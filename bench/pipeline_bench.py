@@ -20,7 +20,12 @@ it prints
 Ratios matter, not absolute numbers: the machine is shared. The load average
 is printed with every figure.
 
-usage: python bench/pipeline_bench.py [--events 5000] [--workers 1,2] [--kinds plain,ner]
+usage: python bench/pipeline_bench.py [--events 5000] [--ner-events 2000] [--workers 1,2]
+                                     [--kinds plain,ner] [--baseline REV]
+
+``--baseline REV`` runs the same bursts on the code of an earlier git revision
+too (``git archive`` into a temporary package that shadows this one), each
+worker count alternating between the two, so before/after share one run.
 """
 
 from __future__ import annotations
@@ -88,7 +93,9 @@ def classify_cli_docs_per_s(sample: list[str], work: Path) -> float:
 
     small = run(sample[:20])
     full = run(sample)
-    return (len(sample) - 20) / max(full - small, 1e-9)
+    if full - small < 0.25:  # too few texts to see past the start-up's noise
+        return float("nan")
+    return (len(sample) - 20) / (full - small)
 
 
 def vanilla_presidio_docs_per_s(sample: list[str]) -> float:
@@ -115,12 +122,12 @@ def _prepare(work: Path) -> tuple[Path, Any]:
 class Up:
     """`ledgergate up --workers W` as a child process."""
 
-    def __init__(self, work: Path, workers: int) -> None:
+    def __init__(self, work: Path, workers: int, env: dict[str, str] | None = None) -> None:
         self.cfg, self.settings = _prepare(work)
         self.log = work / "up.log"
         self.proc = subprocess.Popen([PY, "-m", "ledgergate", "up", "--config", str(self.cfg),
                                       "--workers", str(workers)], cwd=work, stdout=open(self.log, "wb"),
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + 240
         while b"is up" not in self.log.read_bytes():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -199,51 +206,87 @@ async def burst(settings: Any, kind: str, n: int, curve_every: float = 0.5) -> d
             "published_in": published_in, "curve": curve, "load": load()}
 
 
+def baseline_tree(rev: str, tmp: Path) -> dict[str, str]:
+    """The code of git revision ``rev`` as an importable ``ledgergate`` package; env to run it."""
+    root = Path(__file__).resolve().parents[1]
+    pkg = tmp / "baseline"
+    pkg.mkdir()
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "--prefix=ledgergate/"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
+    return {**os.environ, "PYTHONPATH": str(pkg)}
+
+
+def run_bursts(tmp: Path, label: str, workers: list[int], kinds: list[str], events: dict[str, int],
+               env: dict[str, str] | None) -> dict[tuple[str, int, str], dict[str, Any]]:
+    out = {}
+    for w in workers:
+        up = Up(tmp / f"{label}-w{w}", w, env)
+        try:
+            for kind in kinds:
+                r = asyncio.run(burst(up.settings, kind, events[kind]))
+                out[(label, w, kind)] = r
+                print(f"  {label:8s} workers={w} {kind:5s}: {r['events_per_s']:7.0f} events/s end to end "
+                      f"({r['n']} in {r['seconds']:.1f}s; published in {r['published_in']:.1f}s; {r['load']})",
+                      flush=True)
+        finally:
+            up.stop()
+    return out
+
+
+def report(results: dict[tuple[str, int, str], dict[str, Any]], kinds: list[str],
+           ceilings: dict[str, tuple[float, float]]) -> None:
+    print(f"\nend to end, events/s (SDK publish → decision record in the ledger), {load()}")
+    cols = sorted({(label != "this", label, w) for label, w, _ in results})
+    print(f"{'text':8s}" + "".join(f"{f'{label} {w}w':>16s}" for _, label, w in cols)
+          + f"{'ledgergate classify':>22s}{'vanilla Presidio':>18s}   (docs/s, one process)")
+    for kind in kinds:
+        row = f"{kind:8s}" + "".join(f"{results[(label, w, kind)]['events_per_s']:16.0f}" for _, label, w in cols)
+        if kind in ceilings:
+            row += f"{ceilings[kind][0]:22.0f}{ceilings[kind][1]:18.0f}"
+        print(row)
+    for (label, w, kind), r in sorted(results.items()):
+        if label != "this":
+            continue
+        print(f"\nlag while a {r['n']}-event burst drains (workers={w}, {kind}): "
+              "seconds since the first publish, records in the ledger, worker-group consumer lag")
+        step = max(1, len(r["curve"]) // 15)
+        for t, done, lag in r["curve"][::step] + ([r["curve"][-1]] if (len(r["curve"]) - 1) % step else []):
+            print(f"  {t:6.1f}s {done:7d} {lag:7d}")
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=5000)
+    ap.add_argument("--events", type=int, default=5000, help="events a burst of pattern-only text")
+    ap.add_argument("--ner-events", type=int, default=2000, help="events a burst of text that needs NER")
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
     ap.add_argument("--kinds", default="plain,ner")
+    ap.add_argument("--baseline", metavar="REV", help="also run the same bursts on the code of this git "
+                    "revision (before/after in one run, on the same machine load)")
     ap.add_argument("--classify-docs", type=int, default=1000, help="texts for the classifier ceilings")
     ap.add_argument("--no-ceilings", action="store_true", help="skip the classify/Presidio docs/s")
     args = ap.parse_args(argv)
     kinds = args.kinds.split(",")
-    print(f"pipeline bench: {args.events} events a burst, {os.cpu_count()} cores, {load()}", flush=True)
-    results: dict[tuple[int, str], dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="lg-pipeline-bench-") as tmp:
-        for w in (int(x) for x in args.workers.split(",")):
-            work = Path(tmp) / f"w{w}"
-            up = Up(work, w)
-            try:
-                for kind in kinds:
-                    r = asyncio.run(burst(up.settings, kind, args.events))
-                    results[(w, kind)] = r
-                    print(f"  workers={w} {kind:5s}: {r['events_per_s']:7.0f} events/s end to end "
-                          f"({r['n']} in {r['seconds']:.1f}s; published in {r['published_in']:.1f}s; {r['load']})",
-                          flush=True)
-            finally:
-                up.stop()
+    workers = [int(x) for x in args.workers.split(",")]
+    events = {"plain": args.events, "ner": args.ner_events}
+    print(f"pipeline bench: {events} events a burst, {os.cpu_count()} cores, {load()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="lg-pipeline-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        results = {}
+        if args.baseline:
+            base_env = baseline_tree(args.baseline, tmp)
+            # interleaved: baseline and this code alternate per worker count, sharing the load
+            for w in workers:
+                results.update(run_bursts(tmp, args.baseline[:10], [w], kinds, events, base_env))
+                results.update(run_bursts(tmp, "this", [w], kinds, events, None))
+        else:
+            results.update(run_bursts(tmp, "this", workers, kinds, events, None))
         ceilings: dict[str, tuple[float, float]] = {}
         if not args.no_ceilings:
             for kind in kinds:
                 sample = texts(kind, args.classify_docs, seed=1)
-                ceilings[kind] = (classify_cli_docs_per_s(sample, Path(tmp)), vanilla_presidio_docs_per_s(sample))
-
-    print(f"\nend to end, events/s (SDK publish → decision record in the ledger), {load()}")
-    ws = sorted({w for w, _ in results})
-    print(f"{'text':8s}" + "".join(f"{f'{w} worker(s)':>14s}" for w in ws)
-          + f"{'ledgergate classify':>22s}{'vanilla Presidio':>18s}   (docs/s, one process)")
-    for kind in kinds:
-        row = f"{kind:8s}" + "".join(f"{results[(w, kind)]['events_per_s']:14.0f}" for w in ws)
-        if kind in ceilings:
-            row += f"{ceilings[kind][0]:22.0f}{ceilings[kind][1]:18.0f}"
-        print(row)
-    for (w, kind), r in sorted(results.items()):
-        print(f"\nlag while a {r['n']}-event burst drains (workers={w}, {kind}): "
-              "seconds, records in ledger, worker-group consumer lag")
-        step = max(1, len(r["curve"]) // 20)
-        for t, done, lag in r["curve"][::step] + ([r["curve"][-1]] if (len(r["curve"]) - 1) % step else []):
-            print(f"  {t:6.1f}s {done:7d} {lag:7d}")
+                ceilings[kind] = (classify_cli_docs_per_s(sample, tmp), vanilla_presidio_docs_per_s(sample))
+    report(results, kinds, ceilings)
     return 0
 
 
