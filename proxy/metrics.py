@@ -43,6 +43,9 @@ class _PublisherCollector(Collector):
         yield CounterMetricFamily("ledgergate_proxy_publish_failures",
                                   "Sends to the broker that failed (the proxy then spools until it answers).",
                                   value=p.failures)
+        yield CounterMetricFamily("ledgergate_proxy_events_lost",
+                                  "Events neither sent nor spooled (the spool failed too); each is also logged.",
+                                  value=getattr(p, "lost", 0))
 
 
 class ProxyMetrics:

@@ -213,11 +213,13 @@ async def follow_policies(bootstrap: str, topic: str, policies: PolicyRegistry) 
         await consumer.stop()
 
 
-def consumer_lag(app: faust.App, state: WorkerState) -> dict[tuple[str, int], int]:
-    """Per assigned partition: log end offset minus the next offset to judge (read at scrape time)."""
+def consumer_lag(app: faust.App, state: WorkerState, topics: frozenset[str]) -> dict[tuple[str, int], int]:
+    """Per assigned partition of ``topics``: log end offset minus the next offset to judge (at scrape time)."""
     consumer = app.consumer
     out: dict[tuple[str, int], int] = {}
     for tp in consumer.assignment():
+        if tp.topic not in topics:  # Faust's own topics (the assignor's) are not ours to report
+            continue
         end = consumer.highwater(tp)
         if end is None:
             continue
@@ -241,7 +243,8 @@ def build_app(settings: Settings, judge: Judge, policies: PolicyRegistry, *, wor
     topics, parts = settings.topics, settings.broker.partitions
     state = WorkerState()
     metrics = metrics or WorkerMetrics()
-    metrics.watch_lag(lambda: consumer_lag(app, state))
+    judged_topics = frozenset({topics.requests, topics.held})
+    metrics.watch_lag(lambda: consumer_lag(app, state, judged_topics))
     sender = DecisionSender(app, topics, worker_id=worker_id, state=state, metrics=metrics)
 
     def topic(name: str) -> Any:
