@@ -56,6 +56,7 @@ class IngestSummary:
     already_ingested: int = 0
     before_since: int = 0
     problems: list[ItemProblem] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # export dir: files not read, by reason
 
     @property
     def ok(self) -> bool:
@@ -69,6 +70,10 @@ class IngestSummary:
             f"{self.already_ingested} already ingested"
             + (f", {self.before_since} before --since" if self.before_since else "")
             + f", {len(self.problems)} problems")
+        if self.skipped:
+            n = sum(self.skipped.values())
+            reasons = "; ".join(f"{c} {why}" for why, c in sorted(self.skipped.items()))
+            out.append(f"skipped {n} file{'s' if n != 1 else ''} in the export directory: {reasons}")
         return out
 
 
@@ -242,6 +247,7 @@ async def run_ingest_async(settings: Any, *, tracking_uri: str | None = None,
                 await flush()
         await flush()
         summary.runs = len(runs)
+        summary.skipped = dict(getattr(source, "skipped", {}))
         # only after every event is acked: a failed ingest re-lists from the old watermark
         if isinstance(source, TrackingSource):
             for exp, ts in newest.items():

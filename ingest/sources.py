@@ -59,6 +59,21 @@ def _selected(exp_id: str | None, name: str | None, wanted: set[str]) -> bool:
 
 # --------------------------------------------------------------------------- export directory
 
+def _not_a_trace(path: Path) -> str | None:
+    """None when ``path`` holds a Trace.to_json() document, else why it is skipped."""
+    if not path.name.endswith(".json"):
+        return "not a .json file"
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return "not readable JSON"
+    info = doc.get("info") if isinstance(doc, dict) else None
+    if isinstance(info, dict) and (info.get("trace_id") or info.get("request_id")) \
+            and isinstance(doc.get("data"), dict):
+        return None
+    return "JSON that is not an MLflow trace, run or experiment"
+
+
 class ExportSource:
     """Reads an export directory.
 
@@ -69,9 +84,10 @@ class ExportSource:
         experiments/<exp_id>/<run_id>/run.json            older mlflow-export-import
         .../traces/<trace_id>/trace.json                  mlflow-export-import traces,
             + traces.json or artifacts/traces.json        with the span data artifact
-        .../traces/<anything>.json, **/*.trace.json        Trace.to_json() dumps
+        **/*.json that holds a trace                       Trace.to_json() dumps, wherever they sit
 
-    ``artifacts/`` folders of runs are not read.
+    ``artifacts/`` folders of runs are not read. Every other file is counted in
+    :attr:`skipped` under the reason it was not read (the CLI prints the counts).
     """
 
     def __init__(self, root: Path, experiments: Sequence[str] = ()) -> None:
@@ -79,6 +95,7 @@ class ExportSource:
         self.label = f"export:{self.root}"
         self._wanted = set(experiments)
         self._files: tuple[list[Path], list[Path], list[Path]] | None = None
+        self.skipped: dict[str, int] = {}  # reason -> files not read for it
 
     def _scan(self) -> tuple[list[Path], list[Path], list[Path]]:
         if self._files is not None:
@@ -103,6 +120,14 @@ class ExportSource:
                 elif f == "trace.json" or f.endswith(".trace.json") \
                         or (in_traces and f.endswith(".json") and f not in _NOT_TRACES):
                     traces.append(p)
+                elif f in _NOT_TRACES:
+                    continue  # export metadata and span sidecars, read with what they belong to
+                else:
+                    why = _not_a_trace(p)
+                    if why is None:
+                        traces.append(p)
+                    else:
+                        self.skipped[why] = self.skipped.get(why, 0) + 1
         self._files = (exps, runs, traces)
         return self._files
 

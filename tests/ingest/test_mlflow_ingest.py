@@ -247,3 +247,25 @@ def test_state_dir_not_writable(settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(StateError, match=r"cannot open the ingest state"):
         run_ingest(settings, export_dir=tmp_path, state_dir=blocker / "sub", progress=False, config=CFG)
     shutil.rmtree(tmp_path / "sub", ignore_errors=True)
+
+
+def test_a_flat_folder_of_trace_dumps_is_ingested_and_the_rest_counted(
+        mlflow_data: MlflowData, settings: Settings, tmp_path: Path) -> None:
+    """Trace.to_json() files anywhere (here: side by side, no traces/ folder); every
+    other file is counted with the reason it was not read."""
+    from mlflow import MlflowClient
+
+    c = MlflowClient(mlflow_data.uri)
+    flat = tmp_path / "dumps"
+    for tid in (mlflow_data.trace_chain, mlflow_data.trace_parts):
+        _write(flat / f"{tid}.json", c.get_trace(tid).to_json(pretty=True))
+    _write(flat / "nested" / "deeper" / "third.json", c.get_trace(mlflow_data.trace_norun).to_json())
+    _write(flat / "notes.txt", "not a trace")
+    _write(flat / "settings.json", {"theme": "dark"})
+    _write(flat / "half.json", '{"info": ')
+    s = run_ingest(settings, export_dir=flat, state_dir=tmp_path / "state", progress=False, config=CFG)
+    assert s.ok and s.traces == 3 and s.sent == s.events > 0
+    assert s.skipped == {"not a .json file": 1, "not readable JSON": 1,
+                         "JSON that is not an MLflow trace, run or experiment": 1}
+    assert s.lines()[-1] == ("skipped 3 files in the export directory: 1 JSON that is not an MLflow "
+                             "trace, run or experiment; 1 not a .json file; 1 not readable JSON")
