@@ -24,12 +24,16 @@ def cmd_policy_publish(args: argparse.Namespace) -> int:
     import asyncio
 
     from ledgergate.config import load_policy_file
-    from ledgergate.streams.policy.publish import publish_bundle
+    from ledgergate.streams.policy.publish import publish_checked
 
     s = settings_of(args)
     bundle = load_policy_file(Path(args.file))
-    asyncio.run(publish_bundle(s.broker.bootstrap, s.topics.policies, bundle))
-    print(f"published policy {bundle.id} v{bundle.version} (hash {bundle.content_hash[:12]})")
+    # refused (exit 2) when the version is not greater than the one the workers run
+    if asyncio.run(publish_checked(s.broker.bootstrap, s.topics.policies, bundle, s.bundles().values())):
+        print(f"published policy {bundle.id} v{bundle.version} (hash {bundle.content_hash[:12]})")
+    else:
+        print(f"policy {bundle.id} v{bundle.version} (hash {bundle.content_hash[:12]}) already runs; "
+              "nothing published")
     return EXIT_OK
 
 
@@ -40,5 +44,7 @@ def register(sub: Any) -> None:
     pt = command(pol, "test", cmd_policy_test, "run table-driven cases against a bundle", config=False)
     pt.add_argument("bundle")
     pt.add_argument("cases")
-    pp = command(pol, "publish", cmd_policy_publish, "publish a bundle to every worker (compacted topic)")
+    pp = command(pol, "publish", cmd_policy_publish,
+                 "publish a bundle to every worker (compacted topic); its version must be greater "
+                 "than the running one")
     pp.add_argument("file")
