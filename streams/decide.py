@@ -56,6 +56,15 @@ class Decider:
             raise DecideError(f"policy {policy_id!r} is not loaded: publish it with `ledgergate policy publish`")
         return bundle, (route.gate if route else None)
 
+    def policy_ref_for(self, req: Mapping[str, Any]) -> dict[str, Any]:
+        """The PolicyRef a decision of ``req`` would carry; the unresolved marker when none loads."""
+        try:
+            bundle, _ = self._bundle_for(req)
+        except DecideError:
+            route = self._routes.get(req["route_id"])
+            return unresolved_policy(route.policy_id if route else req.get("policy_id"))
+        return dict(self._policies.ref(bundle.id))
+
     def decide_batch(self, requests: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | DecideError]:
         """Decisions for a batch of request events (one classifier pass over all their parts)."""
         plans: list[tuple[PolicyBundle, RouteGate | None] | DecideError] = []
@@ -151,8 +160,23 @@ def build_decision(req: Mapping[str, Any], verdict: Verdict, policy_ref: Mapping
     }
 
 
-def blocked_for_error(req: Mapping[str, Any], error: str, *, worker_id: str, now_us: int) -> dict[str, Any]:
-    """A fail-closed block for a request that could not be judged (so an enforce caller is not left hanging)."""
+# The PolicyRef.hash of a fail-closed block whose request names no loadable bundle
+# (documented in Decision.avsc and the README); version is then 0.
+UNRESOLVED_POLICY_HASH = "unresolved"
+
+
+def unresolved_policy(policy_id: str | None) -> dict[str, Any]:
+    """The PolicyRef of a decision no bundle could be found for."""
+    return {"id": policy_id or "none", "version": 0, "hash": UNRESOLVED_POLICY_HASH}
+
+
+def blocked_for_error(req: Mapping[str, Any], error: str, *, worker_id: str, now_us: int,
+                      policy_ref: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A fail-closed block for a request that could not be judged (so an enforce caller is not left hanging).
+
+    ``policy_ref`` is the bundle the request would have been judged by (its id,
+    version and content hash); without one, the unresolved marker.
+    """
     return {
         "decision_id": f"dec_{uuid.uuid4().hex}",
         "request_id": req["request_id"],
@@ -161,7 +185,7 @@ def blocked_for_error(req: Mapping[str, Any], error: str, *, worker_id: str, now
         "outcome": "block",
         "rule_id": "error-fail-closed",
         "explanation": f"the request could not be judged and is refused: {error}",
-        "policy": {"id": req.get("policy_id") or "none", "version": 0, "hash": ""},
+        "policy": dict(policy_ref) if policy_ref else unresolved_policy(req.get("policy_id")),
         "categories": [], "findings": [], "redacted_parts": [],
         "principal": dict(req["principal"]),
         "source": req["source"], "route_id": req["route_id"], "mode": req["mode"],

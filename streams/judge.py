@@ -110,6 +110,15 @@ class Judge:
                 out.append(DecideError(f"{type(one_exc).__name__}: {one_exc}"))
         return out
 
+    def _blocked(self, req: dict[str, Any], error: str) -> dict[str, Any]:
+        """A fail-closed block naming the bundle the request would have been judged by."""
+        try:
+            ref: dict[str, Any] | None = self._decider.policy_ref_for(req)
+        except Exception:  # noqa: BLE001 - the marker instead; failing closed must not fail
+            ref = None
+        return blocked_for_error(req, error, worker_id=self._worker_id, now_us=self._clock_us(),
+                                 policy_ref=ref)
+
     def _finish(self, req: dict[str, Any], res: dict[str, Any] | DecideError) -> Judged:
         error = reason = None
         if not isinstance(res, DecideError) and self._amend is not None:
@@ -119,12 +128,12 @@ class Judge:
                 res = DecideError(f"amending the decision failed: {type(exc).__name__}: {exc}")
         if isinstance(res, DecideError):
             error, reason = str(res), "undecidable"
-            res = blocked_for_error(req, error, worker_id=self._worker_id, now_us=self._clock_us())
+            res = self._blocked(req, error)
         try:
             payload = self._codec.encode("Decision", res)
         except SchemaError as exc:
             error, reason = f"cannot encode the decision: {exc}", "unencodable"
-            res = blocked_for_error(req, error, worker_id=self._worker_id, now_us=self._clock_us())
+            res = self._blocked(req, error)
             payload = self._codec.encode("Decision", res)
         return Judged(req["request_id"], payload, req.get("reply_to"), res["outcome"],
                       tuple(res.get("categories") or ()), error, reason)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ledgergate.schemas.codec import decode, encode
+from ledgergate.schemas.codec import decode, default_codec, encode
 from ledgergate.schemas.policy import PolicyBundle
 from ledgergate.streams.classify.engine import Classification, Span
 from ledgergate.streams.decide import DecideError, Decider, RouteInfo, blocked_for_error, build_decision
@@ -173,4 +173,29 @@ def test_blocked_for_error_fails_closed_and_fits_the_schema() -> None:
     assert (d["outcome"], d["rule_id"]) == ("block", "error-fail-closed")
     assert "bad bytes" in d["explanation"] and d["policy"]["id"] == "p"
     assert decode(encode("Decision", d), expect="Decision")["rule_id"] == "error-fail-closed"
-    assert blocked_for_error(_request("hi"), "x", worker_id="w", now_us=NOW)["policy"]["id"] == "none"
+    unresolved = blocked_for_error(_request("hi"), "x", worker_id="w", now_us=NOW)["policy"]
+    assert unresolved == {"id": "none", "version": 0, "hash": "unresolved"}
+
+
+class FailingClassifier(ScriptedClassifier):
+    def classify_batch(self, texts: Sequence[str], needed: frozenset[str] | None = None) -> list[Classification]:
+        raise RuntimeError("detector crashed")
+
+
+@pytest.mark.parametrize("req, expected", [
+    # the classifier fails: the bundle the route names, with its real version and hash
+    (_request("hi"), {"id": "p", "version": BUNDLE.version, "hash": BUNDLE.content_hash}),
+    # an unknown route and a policy that is not loaded: the documented marker
+    (_request("hi", route="nowhere", policy_id="missing"),
+     {"id": "missing", "version": 0, "hash": "unresolved"}),
+    (_request("hi", route="nowhere"), {"id": "none", "version": 0, "hash": "unresolved"}),
+])
+def test_fail_closed_blocks_carry_the_bundle_they_would_have_used(req: dict[str, Any],
+                                                                   expected: dict[str, Any]) -> None:
+    from ledgergate.streams.judge import Judge
+
+    judge = Judge(_decider(FailingClassifier()), default_codec(), worker_id="w", clock_us=lambda: NOW)
+    (j,) = judge.judge([encode("RequestEvent", {**req, "endpoint": "chat.completions"})])
+    d = decode(j.payload, expect="Decision")
+    assert (d["outcome"], d["rule_id"]) == ("block", "error-fail-closed")
+    assert d["policy"] == expected
