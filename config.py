@@ -149,6 +149,13 @@ class LegalHold(_Frozen):
         return self
 
 
+class WitnessRef(_Frozen):
+    """A transparency-log witness the ledger sends each checkpoint to (C2SP tlog-witness)."""
+
+    url: str = Field(..., description="the witness's submission prefix, e.g. http://127.0.0.1:7380")
+    name: str = Field(..., description="the witness's key name (its cosignature lines carry it)")
+
+
 class LedgerConfig(_Frozen):
     """The signed ledger: where it lives and how it is signed."""
 
@@ -162,6 +169,8 @@ class LedgerConfig(_Frozen):
     checkpoint_every: int = Field(1000, ge=1)
     checkpoint_seconds: float = Field(5.0, gt=0)
     socket: Path | None = Field(None, description="the ledger service's Unix socket; default <path>.sock")
+    witnesses: tuple[WitnessRef, ...] = Field(
+        (), description="witnesses that cosign each checkpoint (run by another organisation)")
     batch_max: int = Field(500, ge=1)
     batch_linger_ms: int = Field(
         200, ge=0, le=60_000,

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 
 from ledgergate.errors import LedgergateError
 
-from . import classify, config, governance, ingest, ledger, policy, reports, run
+from . import classify, config, governance, ingest, ledger, policy, reports, run, witness
 from .common import EXIT_USAGE, Parser
 
 # the order of `ledgergate --help`
-STAGES = (config, run, ledger, classify, policy, ingest, reports, governance)
+STAGES = (config, run, ledger, witness, classify, policy, ingest, reports, governance)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,10 +74,10 @@ def _check_name(name: str) -> str:
 
 def parse_vkey(text: str) -> Verifier:
     """Parse a verifier key; the key id must match the name and key material."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # base64 may itself contain '+'; names may not
     if len(parts) != 3:
         raise NoteError(f"verifier key {text.strip()[:60]!r} is not name+keyid+base64key: "
-                        "print one with `ledgergate keys vkey` or `ledgergate witness --print-vkey`")
+                        "print one with `ledgergate keys vkey` or `ledgergate witness vkey`")
     name, hex_id, b64 = parts
     _check_name(name)
     try:

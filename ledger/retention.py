@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import duckdb
 
 from .errors import StoreError
+from .sign import KEY_ENDORSEMENT, RETENTION
 from .statements import DAY_US, RetentionRule, retention_entry
 from .tables import LegalHold, PrunedRange, now_us
 
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
 
 
 def _where(before_us: int, holds: Sequence[LegalHold]) -> tuple[str, list[Any]]:
-    cond = ["recorded_at_us < ?"]
-    params: list[Any] = [before_us]
+    # the ledger's own signed statements (key endorsements, retention records) are kept
+    # forever: without them no verifier could follow a rotation or accept a pruned range
+    cond = ["recorded_at_us < ?", "kind NOT IN (?, ?)"]
+    params: list[Any] = [before_us, KEY_ENDORSEMENT, RETENTION]
     for h in holds:
         parts, hp = [], []
         if h.tenant is not None:

@@ -14,14 +14,12 @@ Two jobs in one process, because DuckDB admits one process per file:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
-from urllib.parse import parse_qs
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -30,11 +28,13 @@ from ledgergate.config import Settings
 from ledgergate.broker import start_when_reachable
 from ledgergate.ledger import entries as entry_mod
 from ledgergate.ledger import keys as keys_mod
-from ledgergate.ledger.errors import LedgerError, NotFoundError
+from ledgergate.ledger.api import LedgerApi
+from ledgergate.ledger.errors import LedgerError
 from ledgergate.ledger.metrics import LedgerMetrics
 from ledgergate.ledger.metrics import serve as serve_metrics
 from ledgergate.ledger.ops import LedgerOps
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, LegalHold, connect
+from ledgergate.ledger.witness_server import witness_loop
 from ledgergate.schemas.codec import Codec, SchemaError
 from ledgergate.schemas.store import SchemaResolver, SchemaTopic
 
@@ -245,90 +245,6 @@ async def retention_loop(settings: Settings, writer: LedgerWriter, reader: Ledge
             pass
 
 
-Handler = Callable[[dict[str, Any]], Awaitable[tuple[int, Any]]]
-
-
-class LedgerApi:
-    """A small JSON API over the Unix socket (bare ASGI: no framework needed here)."""
-
-    def __init__(self, ops: LedgerOps, writer: LedgerWriter, sink: LedgerSink,
-                 metrics: LedgerMetrics | None = None) -> None:
-        self._ops = ops
-        self._writer = writer
-        self._sink = sink
-        self._metrics = metrics
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        # served with lifespan="off": only http scopes arrive
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
-        query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
-        try:
-            payload = json.loads(body) if body else {}
-            status, out = self._route(scope["method"], scope["path"], query, payload)
-        except NotFoundError as exc:
-            status, out = 404, {"error": str(exc)}
-        except LedgerError as exc:
-            status, out = 400, {"error": str(exc)}
-        except (ValueError, TypeError) as exc:
-            status, out = 400, {"error": f"bad request: {exc}"}
-        data = json.dumps(out, default=_json_default).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(data)).encode())]})
-        await send({"type": "http.response.body", "body": data})
-
-    def _route(self, method: str, path: str, q: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
-        ops = self._ops
-        if path == "/status":
-            return 200, {"size": self._writer.size, "root": self._writer.root().hex(),
-                         "appended": self._sink.appended, "duplicates_skipped": self._sink.skipped,
-                         "undecodable": self._sink.bad, "append_batches": self._sink.batches}
-        if path == "/records" and method == "GET":
-            ints = {k: int(q[k]) for k in ("since", "until", "limit") if k in q}
-            strs = {k: q[k] for k in ("route", "person", "tenant", "decision", "category", "kind") if k in q}
-            return 200, ops.list(tenant_scope=q.get("scope"), **ints, **strs)
-        if path.startswith("/records/") and method == "GET":
-            return 200, ops.show(path.removeprefix("/records/"), tenant_scope=q.get("scope"))
-        if path == "/verify" and method == "POST":
-            result = ops.verify(from_us=body.get("from_us"), to_us=body.get("to_us"),
-                                signatures=body.get("signatures") or "anchored",
-                                trusted_keys=body.get("trusted_keys"),
-                                trusted_checkpoint=body.get("trusted_checkpoint"),
-                                witness_keys=body.get("witness_keys") or ())
-            if self._metrics is not None:
-                self._metrics.verified(result)
-            return 200, result
-        if path == "/checkpoint" and method == "GET":
-            if self._writer.size:
-                self._writer.checkpoint()  # the current head, so the note covers everything
-            return 200, {"note": ops.checkpoint_note()}
-        if path == "/export" and method == "POST":
-            if self._writer.size:
-                self._writer.checkpoint()  # the bundle's proofs then cover every record
-            return 200, {"path": ops.export(from_us=body.get("from_us"), to_us=body.get("to_us"),
-                                            out=Path(body["out"]))}
-        if path.startswith("/prove/") and method == "GET":
-            return 200, ops.prove(path.removeprefix("/prove/"))
-        if path == "/query" and method == "POST":
-            return 200, {"rows": ops.query(body["sql"], body.get("params") or [])}
-        if path == "/append-report" and method == "POST":
-            entry = entry_mod.from_report(body["report"], recorded_at_us=_now_us(), by=body.get("by", "cli"))
-            res = self._writer.append_batch([entry])
-            return 200, {"appended": len(res)}
-        return 404, {"error": f"no such endpoint: {method} {path}"}
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, (bytes, bytearray, memoryview)):
-        return bytes(v).hex()
-    return str(v)
-
-
 def load_keyring(settings: Settings) -> keys_mod.Keyring:
     """The signing keyring: the env-supplied key if configured, else the keyring directory."""
     led = settings.ledger
@@ -388,6 +304,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     bg_task: asyncio.Task[None] | None = None
     retention_task: asyncio.Task[None] | None = None
     keys_task: asyncio.Task[None] | None = None
+    witnesses = [(w.url, w.name) for w in led.witnesses]
+    witness_task: asyncio.Task[None] | None = None
     try:
         await start_when_reachable(consumer, "ledger sink", stop)
         # the socket exists once uvicorn bound it: restrict it to this user
@@ -400,6 +318,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         bg_task = asyncio.create_task(background(settings, ops, writer, stop)) if background else None
         retention_task = asyncio.create_task(retention_loop(settings, writer, LedgerReader(con), stop))
         keys_task = asyncio.create_task(key_watch(settings, writer, stop))
+        if witnesses:
+            witness_task = asyncio.create_task(witness_loop(
+                witnesses, LedgerReader(con), writer, stop, led.checkpoint_seconds))
         stop_wait = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({sink_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         if sink_task in done and sink_task.exception():
@@ -408,7 +329,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         stop.set()
         if sink_task and not sink_task.done():
             await asyncio.wait({sink_task}, timeout=5)
-        for t in (bg_task, retention_task, keys_task):
+        for t in (bg_task, retention_task, keys_task, witness_task):
             if t is not None:
                 await asyncio.wait({t}, timeout=5)
         await consumer.stop()
@@ -416,8 +337,24 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         await asyncio.wait({api_task}, timeout=5)
         if writer.size:
             writer.checkpoint()
+            await _last_witnessing(witnesses, LedgerReader(con), writer)
         con.close()
         sock.unlink(missing_ok=True)
+
+
+async def _last_witnessing(witnesses: list[tuple[str, str]], reader: LedgerReader,
+                           writer: LedgerWriter) -> None:
+    """Offer the final checkpoint to the witnesses (best effort: they may be down)."""
+    import httpx
+
+    from ledgergate.ledger.witness_server import submit
+
+    async with httpx.AsyncClient(timeout=5) as http:
+        for url, name in witnesses:
+            try:
+                await submit(url, name, reader, writer, http)
+            except (LedgerError, httpx.HTTPError, ValueError) as exc:
+                log.error("witness %s did not cosign the final checkpoint: %s", name, exc)
 
 
 def run_service(settings: Settings, *, background: Background | None = None,

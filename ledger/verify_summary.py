@@ -45,7 +45,7 @@ def bundle_boundaries(ctx: Context) -> None:
     if first > 0 and not _pruned(ctx, first - 1):
         t = times.get(first - 1)
         if t is None:
-            ctx.rep.add(first, None, "incomplete", f"nothing proves record {first - 1} lies "
+            ctx.rep.add(first - 1, None, "incomplete", f"nothing proves record {first - 1} lies "
                         f"before the period: record(s) before seq {first} may have been dropped "
                         "from the start of the bundle")
         elif period.contains(t):

@@ -66,3 +66,10 @@ def test_cosignature_message_and_layout() -> None:
 def test_malformed_checkpoints_are_refused(bad: str) -> None:
     with pytest.raises(note.NoteError):
         note.parse_checkpoint(bad)
+
+
+def test_vkey_whose_base64_contains_plus_round_trips() -> None:
+    for i in range(64):
+        key = Ed25519PrivateKey.from_private_bytes(bytes([i]) * 32)
+        v = note.Verifier("ledgergate/main", 1, key.public_key())
+        assert note.parse_vkey(v.vkey()) == v or note.parse_vkey(v.vkey()).key_id == v.key_id
