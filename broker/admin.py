@@ -7,8 +7,7 @@ import asyncio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from ledgergate.config import Topics
-
+from .config import Topics
 from .errors import BrokerError
 
 

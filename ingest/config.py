@@ -1,17 +1,8 @@
 """The ``mlflow:`` section of the ledgergate config.
 
-``Settings`` (config.py) does not have this section yet; until it does,
-:func:`mlflow_config` falls back to the defaults below. To wire it, add to
-``config.py``::
-
-    from ledgergate.ingest.config import MlflowConfig
-    ...
-    class Settings(_Frozen):
-        ...
-        mlflow: MlflowConfig = MlflowConfig()
-
-and, in ``_resolve_paths``, ``fix(data.get("mlflow"), "state_dir")`` so the
-state directory is relative to the config file like the other paths.
+``Settings`` (config.py) assembles it as ``mlflow``; :func:`mlflow_config` also
+accepts a settings object without the section and falls back to the defaults
+below. ``state_dir`` is relative to the config file like the other paths.
 
 Example::
 
