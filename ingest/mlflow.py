@@ -18,16 +18,18 @@ import asyncio
 import datetime as dt
 import re
 import sys
-import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
+
+from ledgergate.clock import now_us
 
 from .config import MlflowConfig, mlflow_config
 from .errors import IngestConfigError, ItemError
 from .mapping import param_events, trace_events, validate_event
 from .publish import RequestPublisher, encode_event
-from .sources import ExportSource, Item, RunItem, TrackingSource, TraceItem, experiment_of
+from .sources import ExportSource, Item, RunItem, TraceItem, TrackingSource, experiment_of
 from .state import IngestState
 
 
@@ -101,7 +103,7 @@ def parse_since(text: str, now_us: int) -> int:
             f"--since {text!r} is not a time: expected an ISO date or date-time (2026-10-01, "
             "2026-10-01T12:00:00Z), an age (24h, 7d) or µs since the epoch") from exc
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return int(when.timestamp() * 1_000_000)
 
 
@@ -150,6 +152,82 @@ def _events_of(item: RunItem | TraceItem, cfg: MlflowConfig,
     return mapped.events, mapped.problems
 
 
+class _IngestRun:
+    """One ingest's moving parts: dedup within the run, the batch waiting for the broker, the counts."""
+
+    def __init__(self, cfg: MlflowConfig, summary: IngestSummary, state: IngestState,
+                 publisher: RequestPublisher, bar: Any, since_us: int | None,
+                 on_problem: Callable[[ItemProblem], None] | None) -> None:
+        self.cfg, self.summary, self.state, self.publisher, self.bar = cfg, summary, state, publisher, bar
+        self.since_us = since_us
+        self.on_problem = on_problem
+        self.pending: list[tuple[str, bytes, bytes]] = []
+        self.seen: set[str] = set()     # request ids met in this ingest (one trace in two files)
+        self.runs: set[str] = set()
+        self.newest: dict[str, int] = {}
+
+    def problem(self, exc: ItemError) -> None:
+        p = ItemProblem(exc.where, exc.message)
+        self.summary.problems.append(p)
+        if self.on_problem is not None:
+            self.on_problem(p)
+
+    def build(self, chunk: list[Item]) -> list[tuple[str, dict[str, Any]]]:
+        """The valid, new-in-this-run events of ``chunk`` with where each came from."""
+        built: list[tuple[str, dict[str, Any]]] = []
+        for item in chunk:
+            self.bar.update(1)
+            if isinstance(item, ItemError):
+                self.problem(item)
+                continue
+            if item.run is not None:
+                self.runs.add(item.run.run_id)
+            events, problems = _events_of(item, self.cfg, self.summary)
+            for p in problems:
+                self.problem(p)
+            if isinstance(item, TraceItem) and item.trace.timestamp_ms is not None:
+                exp = experiment_of(item)
+                if exp is not None:
+                    self.newest[exp] = max(self.newest.get(exp, 0), item.trace.timestamp_ms)
+            for ev in events:
+                if self.since_us is not None and ev["received_at_us"] < self.since_us:
+                    self.summary.before_since += 1
+                    continue
+                if ev["request_id"] in self.seen:
+                    continue
+                self.seen.add(ev["request_id"])
+                try:
+                    built.append((item.where, validate_event(ev, item.where)))
+                except ItemError as exc:
+                    self.problem(exc)
+        return built
+
+    def queue(self, built: list[tuple[str, dict[str, Any]]]) -> None:
+        """Encode what an earlier ingest did not send yet and add it to the pending batch."""
+        self.summary.events += len(built)
+        done = self.state.already_sent(ev["request_id"] for _, ev in built)
+        for where, ev in built:
+            rid = ev["request_id"]
+            if rid in done:
+                self.summary.already_ingested += 1
+                continue
+            try:
+                key, value = encode_event(ev)
+            except ItemError as exc:
+                self.problem(ItemError(where, exc.message))
+                continue
+            self.pending.append((rid, key, value))
+
+    async def flush(self) -> None:
+        if not self.pending:
+            return
+        await self.publisher.publish([(k, v) for _, k, v in self.pending])
+        self.state.mark_sent([rid for rid, _, _ in self.pending], now_us())
+        self.summary.sent += len(self.pending)
+        self.pending.clear()
+        self.bar.set_postfix(sent=self.summary.sent, refresh=False)
+
+
 async def run_ingest_async(settings: Any, *, tracking_uri: str | None = None,
                            export_dir: Path | str | None = None, experiments: Sequence[str] = (),
                            since_us: int | None = None, state_dir: Path | str, progress: bool = True,
@@ -168,13 +246,6 @@ async def run_ingest_async(settings: Any, *, tracking_uri: str | None = None,
                      tuple(experiments) or cfg.experiments, since_us)
     topic = settings.topics.requests
     summary = IngestSummary(source=source.label, topic=topic)
-
-    def problem(exc: ItemError) -> None:
-        p = ItemProblem(exc.where, exc.message)
-        summary.problems.append(p)
-        if on_problem is not None:
-            on_problem(p)
-
     state = IngestState(Path(state_dir)).open()
     publisher = RequestPublisher(settings.broker.bootstrap, topic, schemas_topic=settings.topics.schemas)
     bar = None
@@ -184,73 +255,21 @@ async def run_ingest_async(settings: Any, *, tracking_uri: str | None = None,
         total = await asyncio.to_thread(source.total_hint)
         bar = tqdm(total=total, unit="item", desc="mlflow ingest", disable=not progress,
                    file=sys.stderr, leave=False)
-        pending: list[tuple[str, bytes, bytes]] = []
-        seen: set[str] = set()          # request ids met in this ingest (one trace in two files)
-        runs: set[str] = set()
-        newest: dict[str, int] = {}
-
-        async def flush() -> None:
-            if not pending:
-                return
-            await publisher.publish([(k, v) for _, k, v in pending])
-            state.mark_sent([rid for rid, _, _ in pending], time.time_ns() // 1000)
-            summary.sent += len(pending)
-            pending.clear()
-            bar.set_postfix(sent=summary.sent, refresh=False)
-
+        run = _IngestRun(cfg, summary, state, publisher, bar, since_us, on_problem)
         while True:
             # the sources block (MlflowClient, file reads): keep them off the event loop
             chunk = await asyncio.to_thread(_take, items, 100)
             if not chunk:
                 break
-            built: list[tuple[str, dict[str, Any]]] = []
-            for item in chunk:
-                bar.update(1)
-                if isinstance(item, ItemError):
-                    problem(item)
-                    continue
-                run = item.run
-                if run is not None:
-                    runs.add(run.run_id)
-                events, problems = _events_of(item, cfg, summary)
-                for p in problems:
-                    problem(p)
-                if isinstance(item, TraceItem) and item.trace.timestamp_ms is not None:
-                    exp = experiment_of(item)
-                    if exp is not None:
-                        newest[exp] = max(newest.get(exp, 0), item.trace.timestamp_ms)
-                for ev in events:
-                    if since_us is not None and ev["received_at_us"] < since_us:
-                        summary.before_since += 1
-                        continue
-                    if ev["request_id"] in seen:
-                        continue
-                    seen.add(ev["request_id"])
-                    try:
-                        built.append((item.where, validate_event(ev, item.where)))
-                    except ItemError as exc:
-                        problem(exc)
-            summary.events += len(built)
-            done = state.already_sent(ev["request_id"] for _, ev in built)
-            for where, ev in built:
-                rid = ev["request_id"]
-                if rid in done:
-                    summary.already_ingested += 1
-                    continue
-                try:
-                    key, value = encode_event(ev)
-                except ItemError as exc:
-                    problem(ItemError(where, exc.message))
-                    continue
-                pending.append((rid, key, value))
-            if len(pending) >= batch_size:
-                await flush()
-        await flush()
-        summary.runs = len(runs)
+            run.queue(run.build(chunk))
+            if len(run.pending) >= batch_size:
+                await run.flush()
+        await run.flush()
+        summary.runs = len(run.runs)
         summary.skipped = dict(getattr(source, "skipped", {}))
         # only after every event is acked: a failed ingest re-lists from the old watermark
         if isinstance(source, TrackingSource):
-            for exp, ts in newest.items():
+            for exp, ts in run.newest.items():
                 state.set_watermark(source.label, exp, ts)
     finally:
         if bar is not None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -46,7 +47,7 @@ class RequestPublisher:
                                     request_timeout_ms=int(self._timeout_s * 1000))
         try:
             await asyncio.wait_for(producer.start(), self._timeout_s)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             await producer.stop()
             raise PublishError(
                 f"cannot reach the broker at {self.bootstrap}: {exc!r}; expected a running Kafka or "
@@ -66,7 +67,7 @@ class RequestPublisher:
         try:
             futures = [await self._producer.send(self.topic, value=v, key=k) for k, v in messages]
             await asyncio.wait_for(asyncio.gather(*futures), self._timeout_s + 5)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             raise PublishError(
                 f"the broker at {self.bootstrap} did not accept {len(messages)} events on topic "
                 f"{self.topic!r}: {exc!r}; check the topic exists (`ledgergate up` creates it) and "
