@@ -56,25 +56,30 @@ class EventValidationError(LedgergateError, ValueError):
         super().__init__(f"invalid {name}: " + "; ".join(f"{p}: {m}" for p, m in problems))
 
 
+def _check_primitive(t: str, v: Any, path: str, out: list[tuple[str, str]]) -> None:
+    """Type and range of one primitive value (the encoder would fail on what this lets through)."""
+    ok = _PRIMS.get(t)
+    if ok is None:
+        out.append((path, f"unknown Avro type {t!r}"))
+        return
+    if isinstance(v, bool) and t != "boolean":
+        ok = ()
+    if not isinstance(v, ok):
+        out.append((path, f"expected {t}, got {type(v).__name__} {v!r:.40}"))
+    elif t == "int" and isinstance(v, int) and not -2**31 <= v < 2**31:
+        out.append((path, f"{v!r:.40} is out of range: an int is 32-bit ({-2**31} to {2**31 - 1})"))
+    elif t == "long" and isinstance(v, int) and not -2**63 <= v < 2**63:
+        out.append((path, f"{v!r:.40} is out of range: a long is 64-bit ({-2**63} to {2**63 - 1})"))
+    elif t == "string" and isinstance(v, str) and not _encodable(v):
+        out.append((path, "the string holds an unpaired UTF-16 surrogate: send valid Unicode text"))
+
+
 def _check(t: Any, v: Any, path: str, named: dict[str, Any], out: list[tuple[str, str]]) -> Any:
     """Validate ``v`` against Avro type ``t``; returns the value with defaults filled."""
     if isinstance(t, str) and t in named:
         t = named[t]
     if isinstance(t, str):
-        ok = _PRIMS.get(t)
-        if ok is None:
-            out.append((path, f"unknown Avro type {t!r}"))
-            return v
-        if isinstance(v, bool) and t != "boolean":
-            ok = ()
-        if not isinstance(v, ok):
-            out.append((path, f"expected {t}, got {type(v).__name__} {v!r:.40}"))
-        elif t == "int" and isinstance(v, int) and not -2**31 <= v < 2**31:
-            out.append((path, f"{v!r:.40} is out of range: an int is 32-bit ({-2**31} to {2**31 - 1})"))
-        elif t == "long" and isinstance(v, int) and not -2**63 <= v < 2**63:
-            out.append((path, f"{v!r:.40} is out of range: a long is 64-bit ({-2**63} to {2**63 - 1})"))
-        elif t == "string" and isinstance(v, str) and not _encodable(v):
-            out.append((path, "the string holds an unpaired UTF-16 surrogate: send valid Unicode text"))
+        _check_primitive(t, v, path, out)
         return v
     if isinstance(t, list):  # union: null first in our schemas
         if v is None and "null" in t:
