@@ -81,8 +81,9 @@ def build(path: Path, n: int) -> None:
         start_us = int(dt.datetime(START.year, START.month, START.day, tzinfo=dt.UTC).timestamp()) * 1_000_000
         step = max(1, DAYS * 86_400_000_000 // max(n // 2, 1))
         con.execute(GENERATE, [n, n, n, start_us, step, n])
-        con.execute("INSERT INTO checkpoints SELECT s, repeat('ab', 32), ? + s * ?, 'k1', NULL, NULL "
-                    "FROM range(1000, ? + 1, 1000) t(s)", [start_us, step // 2, n])
+        con.execute("INSERT INTO checkpoints (tree_size, root_hash, at_us, key_id) "
+                    "SELECT s, repeat('ab', 32), ? + s * ?, 'k1' FROM range(1000, ? + 1, 1000) t(s)",
+                    [start_us, step // 2, n])
         con.execute("INSERT INTO keys VALUES ('k1', ?, ?)", [bytes(32), start_us])
         con.execute("CHECKPOINT")
     finally:
