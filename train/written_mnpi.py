@@ -36,6 +36,8 @@ EVENTS = {
         "the FDA sent {co} a complete response letter rejecting its lead drug",
         "the regulator turned down {co}'s licence application",
         "{co}'s phase 3 trial missed its primary endpoint",
+        "the regulator has refused {co}'s application to market its lead product",
+        "{co}'s marketing authorisation was rejected by the agency this morning",
         "the EMA will not approve {co}'s biosimilar",
         "{co} just got approval for its device in the EU, nobody knows",
         "the competition authority is going to block the {co}-{co2} deal",
@@ -62,12 +64,18 @@ EVENTS = {
         "{co} is suspending its dividend, the board decided this morning",
         "{co} will double its buyback to ${n} million",
         "{co}'s IPO will price at the top of the range, books are {q}x covered",
+        "the bookbuild for {co}'s share offering opens tonight at a {p}% discount",
+        "we are bringing a ${n}0 million placing in {co} to market before the open",
+        "{co} will raise equity through an overnight placing; we're sounding out investors",
+        "you are being wall-crossed: {co} plans a convertible bond issue next week",
     ],
     "leadership": [
         "{co}'s CEO {name} is stepping down and the board has picked a successor",
         "{name}, the CFO of {co}, has resigned effective Friday",
         "the board is firing {name} over the expenses investigation",
         "{co} will appoint {name} as chief executive",
+        "the chairman of {co} is leaving and the board has chosen {name} to replace him",
+        "{co}'s finance director was dismissed this morning over accounting irregularities",
     ],
     "operations": [
         "{co} is cutting {n}00 jobs and closing two plants",
@@ -98,6 +106,11 @@ FRAMES = [
     "{secrecy} {event}, so let's load up before it hits the tape.",
     "Draft talking points for the analyst call - {event}. {secrecy}",
     "Help me word a message to our broker: {event}. {secrecy}",
+    "Write the compliance log entry: {event}. {secrecy}",
+    "Draft the email to the syndicate desk - {event}. {secrecy}",
+    "FYI {event} {secrecy}",
+    "Can you turn this into talking points for our sales team? {event}. {secrecy}",
+    "Prepare the investor Q&A: {event}. {secrecy}",
     "Quick one: {event}. How much will the stock drop when it comes out? {secrecy}",
 ]
 # Public framings of the same events: already announced, reported, historical.
@@ -159,7 +172,8 @@ def build(seed: int = 16, per_group: int = 150) -> list[dict]:
         for _ in range(per_group):
             co = fake.company()
             event = _fill(rng.choice(EVENTS[group]), fake, rng, co)
-            secrecy = _fill(rng.choice(SECRECY), fake, rng, co)
+            # A quarter carry no secrecy cue at all: the event and its timing are enough.
+            secrecy = "" if rng.random() < 0.25 else _fill(rng.choice(SECRECY), fake, rng, co)
             frame = rng.choice(FRAMES)
             text = frame.format(event=event[0].upper() + event[1:] if frame.startswith("{event}") else event,
                                 secrecy=secrecy, co=co, code=fake.word().capitalize()).strip()
