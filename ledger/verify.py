@@ -126,6 +126,7 @@ def _full_tree(ctx: Context, tree: FullTree) -> None:
                         f"leaves 0..{size - 1} do not hash to the root {root.hex()[:16]}… of the "
                         "signed checkpoint at that size: a leaf was changed, inserted or removed")
             broken = True  # later checkpoints extend the same broken tree: none may anchor
+            ctx.broken_below = max(ctx.broken_below, size)
         elif not broken:
             ctx.anchor = (size, root)
             good.append((size, root, kid))

@@ -31,6 +31,8 @@ class Context:
     missing: list[tuple[int, int]] = field(default_factory=list)
     seen: tuple[int, int] | None = None                                # first, last seq read
     rules: list[tuple[int, Any]] = field(default_factory=list)         # (seq, RetentionRule)
+    broken_below: int = 0      # a signed root disagrees with the stored leaves below this size
+    altered: set[int] = field(default_factory=set)                     # seqs found changed
 
     @property
     def tree(self) -> TreeView:

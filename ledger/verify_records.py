@@ -188,7 +188,8 @@ def _record(ctx: Context, walk: _Walk, seq: int, payload: bytes, kid: str, leaf_
     if not _content(ctx, seq, rid, kid, h, payload, sig_ok, cols):
         return None
     expected_prev = ctx.tree.leaf(seq - 1) if seq else bytes.fromhex(ZERO_HASH_HEX)
-    if expected_prev is not None and p_prev != expected_prev.hex():
+    # a predecessor found altered explains a broken link: it is not a second finding
+    if expected_prev is not None and p_prev != expected_prev.hex() and seq - 1 not in ctx.altered:
         ctx.rep.add(seq, rid, "reordered", f"record {rid} (seq {seq}) chains to {p_prev[:16]}…, "
                     f"not to leaf {seq - 1}: the chain was rebuilt")
     if ctx.ev.ledger_id is not None and p_ledger != ctx.ev.ledger_id:
@@ -217,11 +218,20 @@ def _content(ctx: Context, seq: int, rid: str, kid: str, h: bytes, payload: byte
         ctx.rep.add(seq, rid, "inserted", f"record {rid} at seq {seq} is beyond the Merkle tree "
                     f"({ctx.tree.size} leaves): it was never appended by the writer")
         return False
+    if held and seq < ctx.broken_below and not sig_ok():
+        # the stored leaf matches, but the leaves here no longer give the signed root:
+        # the payload was edited and its leaf recomputed to hide it
+        ctx.altered.add(seq)
+        ctx.rep.add(seq, rid, "changed-field", f"record {rid} (seq {seq}): the payload no longer "
+                    "matches its signature, and its leaf was recomputed to match (the signed "
+                    f"checkpoints disagree with the stored tree){_hint(payload, cols)}")
+        return False
     if held is False or (held is None and not sig_ok()):
         if sig_ok():
             ctx.rep.add(seq, rid, "inserted", f"record {rid} (seq {seq}) is validly signed but "
                         "is not the record the tree holds at that position: it replaced the original")
         else:
+            ctx.altered.add(seq)
             ctx.rep.add(seq, rid, "changed-field", f"record {rid} (seq {seq}): the payload no "
                         f"longer matches its signature or its leaf in the tree{_hint(payload, cols)}")
         return False

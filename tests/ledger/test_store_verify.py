@@ -390,3 +390,25 @@ def test_audit_header_reads_the_writer_fields() -> None:
         assert audit_header(p) == tuple(rec[f] for f in WRITER_FIELDS)
     with pytest.raises(Exception):
         audit_header(p[:15])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_edited_payload_with_recomputed_leaves_is_one_changed_field(ledger: Any, keydir: Path,
+                                                                     mode: str) -> None:
+    """The insider edits a payload and recomputes its leaf (column and leaves table): the
+    one finding is that record's content, not 'signature altered' or 'reordered'."""
+    import hashlib
+
+    con, w, r = ledger(N)
+    payload = bytes(con.execute("SELECT payload FROM records WHERE seq = 12").fetchone()[0])
+    rec = decode_record(payload)
+    rec["outcome"] = "block"
+    p2 = encode_record(rec)
+    leaf = hashlib.sha256(b"\x00" + p2).digest()
+    con.execute("UPDATE records SET payload = ?, leaf_hash = ?, outcome = 'block' WHERE seq = 12",
+                [p2, leaf])
+    con.execute("UPDATE leaves SET leaf_hash = ? WHERE seq = 12", [leaf])
+    rep = run_verify(r, lkeys.load_dir(keydir), signatures=mode)
+    per_record = [(p.kind, p.seq) for p in rep.problems if p.seq is not None]
+    assert per_record == [("changed-field", 12)], rep.problems
+    assert "leaf was recomputed" in rep.problems[0].message
