@@ -3,11 +3,13 @@
     .venv/bin/python bench/ledger_bench.py [--n 100000] [--batch 500] [--workers N]
 
 append   : sign + tree + DuckDB insert per record, vs a plain unsigned insert of the same rows
-verify   : anchored (leaves, tree, checkpoints, header chain; signatures of tail + 1 % sample)
-           and all-signatures, each without and with the derived-column check (a full
-           Avro decode per record, reported as its own rate), vs a raw Ed25519 verify loop
+verify   : the one verifier over the database, trusting the key directory and the last
+           checkpoint (C2SP note) as an auditor would: anchored (leaves, tree, checkpoints,
+           header chain; signatures of tail + 1 % sample) and all-signatures, each without
+           and with the derived-column check (a full Avro decode per record, reported as its
+           own rate), vs a raw Ed25519 verify loop
 bundle   : export + verify_bundle of all records, anchored and all-signatures
-targets  : append >= 5k/s, verify >= 50k/s, bundle verify of 100k < 10 s
+targets  : append >= 5k/s, verify >= 50k/s (anchored), bundle verify >= 50k/s (anchored)
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from ledgergate.ledger import keys as lkeys  # noqa: E402
 from ledgergate.ledger.bundle import export, verify_bundle  # noqa: E402
 from ledgergate.ledger.sign import complete_record, derive_columns, encode_record  # noqa: E402
 from ledgergate.ledger.store import _INSERT_RECORDS, LedgerReader, LedgerWriter, _column_arrays, connect  # noqa: E402
-from ledgergate.ledger.verify import default_workers, verify  # noqa: E402
+from ledgergate.ledger.ops import LedgerOps  # noqa: E402
+from ledgergate.ledger.sources import verify_database  # noqa: E402
+from ledgergate.ledger.trust import TrustAnchors  # noqa: E402
+from ledgergate.ledger.verify import default_workers  # noqa: E402
 
 from ledger_testkit import LEDGER_ID, T0, make_entry  # noqa: E402
 
@@ -76,11 +81,12 @@ def main() -> None:
     raw = len(sample) / (time.perf_counter() - t)
     print(f"raw Ed25519   {raw:10,.0f} verifies/s (one core)")
 
+    anchors = TrustAnchors.of(kr.public_only(), "bench keys",
+                              checkpoint=LedgerOps(con, None).checkpoint_note())
+
     def run(mode: str, cols: bool, workers: int) -> float:
         t = time.perf_counter()
-        rep = verify(r.iter_signed(), r.leaves(), r.checkpoints(), kr, r.pruned_ranges(),
-                     r.iter_columns() if cols else None, ledger_id=LEDGER_ID, workers=workers,
-                     signatures=mode)
+        rep = verify_database(r, anchors, columns=cols, workers=workers, signatures=mode)
         dt = time.perf_counter() - t
         rate = a.n / dt
         label = f"verify {mode:8s} {'+columns' if cols else '        '} w={workers}"
@@ -99,17 +105,19 @@ def main() -> None:
           "(anchored+columns minus anchored)")
 
     t = time.perf_counter()
-    export(r, 0, 1 << 62, tmp / "bundle")
+    export(r, None, None, tmp / "bundle")
     exp = time.perf_counter() - t
     size = sum(f.stat().st_size for f in (tmp / "bundle").iterdir())
     print(f"bundle n={a.n:,} export {exp:6.2f} s  size {size / 1e6:.1f} MB")
     for mode in ("anchored", "all"):
         t = time.perf_counter()
-        rep = verify_bundle(tmp / "bundle", keyring=kr.public_only(), workers=w, signatures=mode)
+        rep = verify_bundle(tmp / "bundle", anchors=anchors, workers=w, signatures=mode)
         vb = time.perf_counter() - t
-        print(f"bundle verify {mode:8s} w={w}  {vb:6.2f} s  sigs {rep.signatures_checked:>7,}  "
-              f"raw Ed25519 floor for all {a.n / raw:6.2f} s  ok={rep.ok}  "
-              f"target < 10 s  {'OK' if vb < 10 else 'MISS'}")
+        rate = a.n / vb
+        target = f"target >= 50,000  {'OK' if rate >= 50_000 else 'MISS'}" if mode == "anchored" else ""
+        print(f"bundle verify {mode:8s} w={w}  {rate:10,.0f} rec/s  {vb:6.2f} s  "
+              f"sigs {rep.signatures_checked:>7,}  raw Ed25519 floor for all {a.n / raw:6.2f} s  "
+              f"ok={rep.ok}  {target}")
 
 
 if __name__ == "__main__":

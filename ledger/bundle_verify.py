@@ -51,19 +51,23 @@ def _avro(path: Path) -> list[dict[str, Any]]:
         return list(fastavro.reader(fh))
 
 
-def _tuples(envs: Any) -> Iterator[RecordTuple]:
+def _tuples(envs: Any, place: bool = True) -> Iterator[RecordTuple]:
+    """Records as verifier tuples; ``place=False`` leaves the seq to the records step,
+    which reads each header once anyway."""
     for env in envs:
-        try:
-            seq = audit_header(env["payload"])[2]
-        except Exception:  # noqa: BLE001 - garbage bytes: the records step names them
-            seq = -1
+        seq = -1
+        if place:
+            try:
+                seq = audit_header(env["payload"])[2]
+            except Exception:  # noqa: BLE001 - garbage bytes: the verifier names them
+                seq = -1
         yield seq, env["payload"], env["signature"], env["key_id"], b""
 
 
 def _records(path: Path) -> Iterator[RecordTuple]:
     try:
         with open(path, "rb") as fh:
-            yield from _tuples(fastavro.reader(fh))
+            yield from _tuples(fastavro.reader(fh), place=False)
     except (OSError, ValueError) as exc:
         raise BundleError(f"{path} is unreadable: {exc}") from exc
 

@@ -236,7 +236,7 @@ def root_from_inclusion(leaf: bytes, index: int, tree_size: int,
 def _has_empty(*hashes: bytes) -> bool:
     """A zero-length hash is never a digest: RFC 9162 vectors require rejecting it
     (an empty root equal to an empty leaf would otherwise "prove" a 1-leaf tree)."""
-    return any(len(h) == 0 for h in hashes)
+    return b"" in hashes
 
 
 def verify_inclusion(leaf: bytes, index: int, tree_size: int,
@@ -329,7 +329,7 @@ class InclusionCache:
 
     def verify(self, leaf: bytes, index: int, path: Sequence[bytes]) -> bool:
         """Like :func:`verify_inclusion` against this cache's root, usually much cheaper."""
-        if not 0 <= index < self.tree_size or _has_empty(leaf, *path):
+        if not 0 <= index < self.tree_size or not leaf or b"" in path:
             return False
         # Walk the levelled tree: at each level the node index is index >> level
         # only while no promotion happened; track it explicitly instead.

@@ -121,17 +121,31 @@ def step_records(ctx: Context) -> None:
             batch = [r for _, r in zip(range(ctx.chunk), it)]
             if not batch:
                 break
+            heads = [_header(r[1]) for r in batch]  # parsed once per record
+            if ctx.ev.source == "bundle":  # a bundle's records are placed by their signed seq
+                batch = [(h[2] if h else -1, *r[1:]) for h, r in zip(heads, batch)]
             due = [i for i, r in enumerate(batch)
                    if not 0 <= r[0] < anchor or r[0] in walk.sample]
             oks = checker.check([(batch[i][3], batch[i][1], batch[i][2]) for i in due])
             ctx.rep.signatures_checked += len(due)
-            _batch(ctx, walk, batch, dict(zip(due, oks)))
+            _batch(ctx, walk, batch, heads, dict(zip(due, oks)))
     finally:
         checker.close()
     ctx.rep.signatures_checked += walk.count[0]
 
 
-def _batch(ctx: Context, walk: _Walk, batch: list[RecordTuple], known: dict[int, bool]) -> None:
+Header = tuple[str, str, int, str, str]
+
+
+def _header(payload: bytes) -> Header | None:
+    try:
+        return audit_header(payload)
+    except Exception:  # noqa: BLE001 - not a record any more: _record names it
+        return None
+
+
+def _batch(ctx: Context, walk: _Walk, batch: list[RecordTuple], heads: list[Header | None],
+           known: dict[int, bool]) -> None:
     col_items: list[tuple[int, str, bytes, Mapping[str, Any]]] = []
     for i, (seq, payload, sig, kid, leaf_col) in enumerate(batch):
         ctx.rep.records_checked += 1
@@ -142,7 +156,7 @@ def _batch(ctx: Context, walk: _Walk, batch: list[RecordTuple], known: dict[int,
         ctx.seen = (min(first, seq), max(last, seq))
         lazy = LazySig(ctx.chain.keys, kid, payload, sig, known.get(i), walk.count)
         cols = walk.columns_for(seq)
-        rid = _record(ctx, walk, seq, payload, kid, leaf_col, lazy, cols)
+        rid = _record(ctx, walk, seq, payload, heads[i], kid, leaf_col, lazy, cols)
         if rid is not None and cols is not None:
             col_items.append((seq, rid, payload, cols))
     for seq, rid, payload, cols in col_items:
@@ -158,18 +172,17 @@ def _batch(ctx: Context, walk: _Walk, batch: list[RecordTuple], known: dict[int,
                         "payload or restore the row")
 
 
-def _record(ctx: Context, walk: _Walk, seq: int, payload: bytes, kid: str, leaf_col: bytes,
-            sig_ok: LazySig, cols: Mapping[str, Any] | None) -> str | None:
+def _record(ctx: Context, walk: _Walk, seq: int, payload: bytes, head: Header | None, kid: str,
+            leaf_col: bytes, sig_ok: LazySig, cols: Mapping[str, Any] | None) -> str | None:
     """Checks of one record; returns its id if its content is the tree's (columns worth
     checking), else None."""
     h = merkle.leaf_hash(payload)
-    try:
-        rid, p_ledger, p_seq, p_prev, p_kid = audit_header(payload)
-    except Exception as exc:  # noqa: BLE001 - the stored bytes are not a record any more
+    if head is None:
         ctx.rep.add(seq, None, "changed-field", f"record at seq {seq}: payload is not a valid "
-                    f"AuditRecord ({exc}); it was overwritten")
+                    "AuditRecord any more; it was overwritten")
         walk.expected = max(walk.expected, seq + 1)
         return None
+    rid, p_ledger, p_seq, p_prev, p_kid = head
     if seq < walk.expected:
         _out_of_order(ctx, seq, rid, h, sig_ok)
         return None
