@@ -72,6 +72,7 @@ def bundle_boundaries(ctx: Context) -> None:
 def step_assurance(ctx: Context) -> None:
     """Say what this result establishes and what it does not."""
     a = ctx.rep.assurance
+    ctx.rep.anchor_size = ctx.anchor[0]
     a.trust_anchor = ctx.anchors.source
     a.trusted_keys = sorted(ctx.anchors.keys)
     yes, no = a.establishes, a.does_not_establish
