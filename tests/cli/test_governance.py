@@ -12,6 +12,7 @@ headless Chromium, and the whole ledger verifies.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 import subprocess
@@ -201,6 +202,16 @@ def test_incidents_notifications_and_reports(stack, tmp_path: Path) -> None:
                                     "--to", period[1], "--out", str(out), "--config", str(cfg), "--quiet"],
                                    capture_output=True, text=True, timeout=300)
                 assert r.returncode == 0, r.stderr
+        # an empty period is a report too: it attests no activity and its hash is signed into the ledger
+        empty = tmp_path / "empty.json"
+        r = subprocess.run([sys.executable, "-m", "ledgergate", "report", "article12", "--from", "2020-01-01",
+                            "--to", "2020-01-31", "--out", str(empty), "--config", str(cfg), "--quiet"],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(empty.read_text())["activity"]["empty"] is True
+        sha = hashlib.sha256(empty.read_bytes()).hexdigest()
+        wait_for(lambda: any(sha in str(led.show(rid)) for (rid,) in led.query(
+            "SELECT record_id FROM records WHERE kind = 'report'")), 20, "the empty report's hash recorded")
         ll = json.loads((tmp_path / "ll-2026-04.json").read_text())
         a12 = json.loads((tmp_path / "article12.json").read_text())
         check_counts(led, ll, a12, ids, decs)
