@@ -32,6 +32,7 @@ from .base import (
     utc_now,
 )
 from .context import ReportContext
+from .integrity import normalise_integrity
 
 # Gaps longer than this between refused-unavailable responses start a new outage.
 OUTAGE_GAP_US = 5 * 60 * 1_000_000
@@ -343,7 +344,7 @@ def gather_article12(q: Query, period: Period, context: ReportContext, *,
     run.step("checking scope")
     in_scope = check_scope(run, context.tenants, [r.id for r in context.routes], scope)
     tabs = tables(run)
-    checked = fig.normalise_integrity(integrity)
+    checked = normalise_integrity(integrity)
     coverage = fig.coverage(run, scope)
     checkpoints = fig.checkpoints(run, tabs, coverage["seq_first"], coverage["seq_last"])
     matrix_q, matrix = fig.outcome_matrix(run, scope)

@@ -17,6 +17,7 @@ from . import figures as fig
 from . import governance as gov
 from .base import Period, Progress, Query, Runner, Scope, as_int, check_period, check_scope, iso_us, us_of, utc_now
 from .context import ReportContext
+from .integrity import normalise_integrity
 
 # LL-2026-04: safeguards are reviewed at least annually.
 REVIEW_WINDOW_DAYS = 365
@@ -231,7 +232,7 @@ def gather_ll202604(q: Query, period: Period, context: ReportContext, *,
         "header": _ll_header(context, at, scope),
         "activity": (fig.no_activity(scope, as_int(run.raw("SELECT count(*) FROM records")[0][0]))
                      if not in_scope else {"empty": False, "statement": ""}),
-        "coverage": {**coverage, "integrity": fig.normalise_integrity(integrity)},
+        "coverage": {**coverage, "integrity": normalise_integrity(integrity)},
         "inventory": inventory,
         "safeguards": _safeguards(policies, context, at.date()),
         "vendors": _vendors(run, scope, context, inventory["rows"]),

@@ -1,7 +1,7 @@
 """The report-gathering API in one place (the code lives in one module per concern).
 
 * :mod:`.base` — periods, the :class:`Query` protocol, footnoted queries, scope;
-* :mod:`.figures` — figures both reports share;
+* :mod:`.figures` — figures both reports share; :mod:`.integrity` — what verification establishes;
 * :mod:`.governance` — human facts: triage, incidents and their 36-hour clock, overrides,
   suspensions, notifications, gate refusals;
 * :mod:`.article12`, :mod:`.ll202604` — one module per report kind.
