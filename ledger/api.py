@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Protocol
 from urllib.parse import parse_qs
 
+from ledgergate.clock import now_us
 from ledgergate.ledger import entries as entry_mod
 from ledgergate.ledger.errors import LedgerError, NotFoundError
 from ledgergate.ledger.metrics import LedgerMetrics
@@ -20,10 +20,6 @@ class SinkStats(Protocol):
     skipped: int
     bad: int
     batches: int
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[tuple[int, Any]]]
@@ -98,7 +94,7 @@ class LedgerApi:
         if path == "/query" and method == "POST":
             return 200, {"rows": ops.query(body["sql"], body.get("params") or [])}
         if path == "/append-report" and method == "POST":
-            entry = entry_mod.from_report(body["report"], recorded_at_us=_now_us(), by=body.get("by", "cli"))
+            entry = entry_mod.from_report(body["report"], recorded_at_us=now_us(), by=body.get("by", "cli"))
             res = self._writer.append_batch([entry])
             return 200, {"appended": len(res)}
         return 404, {"error": f"no such endpoint: {method} {path}"}

@@ -30,16 +30,17 @@ from typing import Any, Iterator
 
 import fastavro
 
+from ledgergate.clock import now_us
 from ledgergate.schemas import codec
 
 from . import merkle
+from .bundle_verify import FILES, FORMAT, _sha256_file, verify_bundle
 from .errors import BundleError, NotFoundError
 from .evidence import RecordTuple
 from .keys import Keyring
 from .reader import LedgerReader
 from .sources import STATEMENT_KINDS
-from .tables import CheckpointRow, now_us
-from .bundle_verify import FILES, FORMAT, _sha256_file, verify_bundle
+from .tables import CheckpointRow
 
 __all__ = ["FILES", "FORMAT", "export", "prove", "verify_bundle"]
 

@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from ledgergate.clock import now_us
+
 from .errors import LedgerKeyError
 
 ACTIVE_FILE = "active"
@@ -248,7 +250,6 @@ def rotate(directory: str | os.PathLike[str]) -> str:
     trusts only the first key accept the new one; the ledger records it.
     """
     import json
-    import time
 
     from .statements import endorse
 
@@ -258,7 +259,7 @@ def rotate(directory: str | os.PathLike[str]) -> str:
     old = load_dir(d)  # the retiring key must be present to vouch for its successor
     kid = generate(d, activate=False)
     new = load_dir(d, require_private=False).public[kid]
-    e = endorse(old.active_private, new.public_key, time.time_ns() // 1000)
+    e = endorse(old.active_private, new.public_key, now_us())
     try:
         (d / f"{kid}{ENDORSEMENT_SUFFIX}").write_text(json.dumps(e.to_json()) + "\n")
         tmp = d / f".{ACTIVE_FILE}.tmp"

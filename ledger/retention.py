@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import duckdb
 
+from ledgergate.clock import now_us
+
 from .errors import StoreError
 from .sign import KEY_ENDORSEMENT, RETENTION
 from .statements import DAY_US, RetentionRule, retention_entry
-from .tables import LegalHold, PrunedRange, now_us
+from .tables import LegalHold, PrunedRange
 
 if TYPE_CHECKING:
     from .store import LedgerWriter

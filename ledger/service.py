@@ -24,8 +24,9 @@ from typing import Any, Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from ledgergate.config import Settings
 from ledgergate.broker import start_when_reachable
+from ledgergate.clock import now_us, wait_unless_stopped
+from ledgergate.config import Settings
 from ledgergate.ledger import entries as entry_mod
 from ledgergate.ledger import keys as keys_mod
 from ledgergate.ledger.api import LedgerApi
@@ -39,10 +40,6 @@ from ledgergate.schemas.codec import Codec, SchemaError
 from ledgergate.schemas.store import SchemaResolver, SchemaTopic
 
 log = logging.getLogger("ledgergate.ledger")
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
 
 
 class LedgerSink:
@@ -72,7 +69,7 @@ class LedgerSink:
         """Decode a batch into ledger entries and the offsets to commit with them (pure)."""
         entries: list[dict[str, Any]] = []
         offsets: dict[tuple[str, int], int] = {}
-        now = _now_us()
+        now = now_us()
         for m in messages:
             offsets[(m.topic, m.partition)] = m.offset + 1
             try:
@@ -126,7 +123,7 @@ class LedgerSink:
                             or time.monotonic() - first_at >= self._linger):
                 self._append(pending)
                 pending = []
-            self._writer.maybe_checkpoint(_now_us())
+            self._writer.maybe_checkpoint(now_us())
         if pending:  # stopping: store what was read instead of reading it again at the next start
             self._append(pending)
 
@@ -209,11 +206,8 @@ async def key_watch(settings: Settings, writer: LedgerWriter, stop: asyncio.Even
     active = Path(settings.ledger.keys_dir) / "active"
     seen = active.stat().st_mtime_ns if active.exists() else None
     while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), every_s)
+        if not await wait_unless_stopped(stop, every_s):
             return
-        except asyncio.TimeoutError:
-            pass
         now = active.stat().st_mtime_ns if active.exists() else None
         if now == seen:
             continue
@@ -234,15 +228,12 @@ async def retention_loop(settings: Settings, writer: LedgerWriter, reader: Ledge
     """Prune on start and then hourly."""
     while not stop.is_set():
         try:
-            pruned = apply_retention(settings, writer, reader, _now_us())
+            pruned = apply_retention(settings, writer, reader, now_us())
             if pruned:
                 log.warning("retention pruned %s", ", ".join(f"{p.from_seq}..{p.to_seq}" for p in pruned))
         except LedgerError as exc:
             log.error("retention failed: %s", exc)
-        try:
-            await asyncio.wait_for(stop.wait(), every_s)
-        except asyncio.TimeoutError:
-            pass
+        await wait_unless_stopped(stop, every_s)
 
 
 def load_keyring(settings: Settings) -> keys_mod.Keyring:

@@ -30,13 +30,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 import duckdb
 
+from ledgergate.clock import now_us
+
 from . import merkle
 from .errors import StoreError
 from .keys import Keyring, raw_public
 from .note import CheckpointNote, sign_note
 from .reader import LedgerReader, RecordRow, decode_metadata
 from .sign import (
-    DERIVED_COLUMNS,
     REQUEST_KEYED_KINDS,
     ZERO_HASH_HEX,
     build_checkpoint,
@@ -57,7 +58,6 @@ from .tables import (
     _insert_from,
     _obj_array,
     connect,
-    now_us,
 )
 
 __all__ = ["SCHEMA_SQL", "AppendResult", "CheckpointRow", "LedgerReader", "LedgerWriter",

@@ -7,7 +7,6 @@ that they still agree. See store.py for why only two indexes exist.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -57,11 +56,6 @@ CREATE TABLE IF NOT EXISTS legal_holds (
     reason VARCHAR, created_at_us BIGINT);
 CREATE TABLE IF NOT EXISTS ledger_meta (k VARCHAR PRIMARY KEY, v VARCHAR);
 """
-
-def now_us() -> int:
-    """Wall clock in µs since the epoch (the one place the store reads the clock)."""
-    return time.time_ns() // 1000
-
 
 def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open (and on first use create) the ledger file. The I/O edge of this module."""

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from ledgergate.clock import wait_unless_stopped
+
 from . import merkle
 from . import note as notes
 from .errors import LedgerError
@@ -139,7 +141,4 @@ async def witness_loop(witnesses: list[tuple[str, str]], reader: "LedgerReader",
                     await submit(url, name, reader, writer, http)
                 except (LedgerError, httpx.HTTPError, ValueError) as exc:
                     log.error("witness %s: %s", name, exc)
-            try:
-                await asyncio.wait_for(stop.wait(), every_s)
-            except asyncio.TimeoutError:
-                pass
+            await wait_unless_stopped(stop, every_s)

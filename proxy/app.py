@@ -35,11 +35,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from ledgergate.clock import now_us
 from ledgergate.config import RouteConfig, Settings, Topics
 from ledgergate.proxy.enforce import Enforcer
 from ledgergate.proxy.errors import AuthError, BadRequest, ProxyError, Unavailable
 from ledgergate.proxy.events import EventBuilder
-from ledgergate.proxy.exchange import Exchange, metadata_of, now_us
+from ledgergate.proxy.exchange import Exchange, metadata_of
 from ledgergate.proxy.http import (
     ClientGone,
     Receive,

@@ -8,7 +8,6 @@ turns it into the request's one ResponseEvent when it ends. Pure data, no I/O.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,9 +17,6 @@ from ledgergate.proxy.errors import AuthError, Forbidden, PolicyBlocked, ProxyEr
 #: caller metadata keys starting with this are the proxy's own (dropped from callers)
 RESERVED_PREFIX = "lg."
 
-
-def now_us() -> int:
-    return time.time_ns() // 1000
 
 
 def metadata_of(req: Mapping[str, Any]) -> dict[str, str]:

@@ -12,8 +12,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ledgergate.clock import now_us
 from ledgergate.proxy.errors import ProxyError
-from ledgergate.proxy.exchange import Exchange, now_us
+from ledgergate.proxy.exchange import Exchange
 from ledgergate.proxy.parts import SSERestorer, restore_json_answer
 from ledgergate.proxy.upstream import UpstreamClient, read_error
 

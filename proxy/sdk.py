@@ -20,7 +20,6 @@ defaults to ``ingest``.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from ledgergate.clock import now_us
 from ledgergate.config import Topics
 from ledgergate.errors import LedgergateError
 from ledgergate.schemas.codec import SchemaError, encode, schema
@@ -146,7 +146,7 @@ def complete_request(record: Mapping[str, Any], source: str = "ingest") -> dict[
     """Fill the fields a producer may leave out: request_id, received_at_us, source."""
     r = dict(record)
     r.setdefault("request_id", str(uuid.uuid4()))
-    r.setdefault("received_at_us", time.time_ns() // 1000)
+    r.setdefault("received_at_us", now_us())
     r.setdefault("source", source)
     return r
 
@@ -199,7 +199,7 @@ class EventProducer:
     async def publish_response(self, record: Mapping[str, Any] | None = None, **fields: Any) -> str:
         """Validate, encode and publish a ResponseEvent; returns its request_id."""
         r = {**(record or {}), **fields}
-        now = time.time_ns() // 1000
+        now = now_us()
         r.setdefault("answered_at_us", now)
         r.setdefault("received_at_us", now)
         r.setdefault("source", self.source)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledgergate.clock import now_us
 from ledgergate.schemas.codec import Codec, SchemaError
 from ledgergate.streams.decide import DecideError, Decider, blocked_for_error
 
@@ -68,7 +69,7 @@ class Judge:
         self._codec = codec
         self._worker_id = worker_id
         self._amend = amend
-        self._clock_us = clock_us or (lambda: time.time_ns() // 1000)
+        self._clock_us = clock_us or now_us
         self.last_timing = BatchTiming(0.0, 0.0, 0.0)
 
     def judge(self, values: Sequence[bytes]) -> list[Judged]:

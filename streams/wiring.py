@@ -6,9 +6,9 @@ import logging
 import os
 import secrets
 import socket
-import time
 from pathlib import Path
 
+from ledgergate.clock import now_us
 from ledgergate.config import Settings
 from ledgergate.schemas.codec import Codec, schema
 from ledgergate.schemas.store import SchemaResolver, SchemaTopic, WriterSchemas
@@ -53,7 +53,7 @@ def build_decider(settings: Settings, *, wid: str) -> tuple[Decider, PolicyRegis
     routes = {r.id: RouteInfo(r.policy, RouteGate(tuple(r.allowed_roles), tuple(r.allowed_tenants)))
               for r in settings.routes}
     decider = Decider(classifier, policies, routes, hash_key=hash_key(settings), worker_id=wid,
-                      clock_us=lambda: time.time_ns() // 1000)
+                      clock_us=now_us)
     return decider, policies
 
 
@@ -80,7 +80,7 @@ def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: 
 
     (Path(settings.ledger.path).parent / "run" / "faust").mkdir(parents=True, exist_ok=True)
     # human override windows (streams/overrides.py) amend a decision before it is encoded
-    overrides = OverrideHook(hash_key(settings), clock_us=lambda: time.time_ns() // 1000)
+    overrides = OverrideHook(hash_key(settings), clock_us=now_us)
     # its own codec: writer schemas learned from the schemas topic are added to it
     codec = Codec.default()
     store = SchemaTopic(settings.broker.bootstrap, settings.topics.schemas)
