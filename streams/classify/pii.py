@@ -200,16 +200,22 @@ _DOB = re.compile(_BIRTH_CUE + r"[\s:=('\"]{0,5}(?:is |was |on |am |el |le |il |
 _DOB_NEAR = re.compile(_BIRTH_CUE + r"[^\n.;]{0,50}?\b(" + _DATE + r")", re.I)
 
 
+# Cheap pre-check: every birth cue above contains one of these fragments.
+_BIRTH_HINT = re.compile(r"(?i)born|birth|d\.?\s?o\.?\s?b|\bb\.|geb|naiss|\bn[ée]e?\b|nacid|nascid|nascita|nat[oa] il|geboorte|f[öo]dd|f[øo]dt|syntym|ur\. |urodzenia")
+
+
 _NAME_THEN_DATE = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+,\s*(" + _DATE + r")(?=\s*[,;|])")
 
 
 def find_dobs(text: str) -> list[Span]:
     """Dates of birth: a full date right after a birth keyword (DOB, born, date of birth), or
     a date directly following a full name in a record ("Jane Roe, 1990-01-02, ...")."""
-    out = [_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.9, "dob") for m in _DOB.finditer(text)]
-    for m in _DOB_NEAR.finditer(text):
-        if not any(s.start < m.end(1) and m.start(1) < s.end for s in out):
-            out.append(_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.8, "dob-near"))
+    out: list[Span] = []
+    if _BIRTH_HINT.search(text):  # the cue regexes are costly; most prompts hold no birth word
+        out = [_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.9, "dob") for m in _DOB.finditer(text)]
+        for m in _DOB_NEAR.finditer(text):
+            if not any(s.start < m.end(1) and m.start(1) < s.end for s in out):
+                out.append(_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.8, "dob-near"))
     for m in _NAME_THEN_DATE.finditer(text):
         if not any(s.start == m.start(1) for s in out):
             out.append(_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.6, "dob-record"))
