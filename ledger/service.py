@@ -257,12 +257,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
 
     led = settings.ledger
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+    _stop_on_signals(stop)
     Path(led.path).parent.mkdir(parents=True, exist_ok=True)
     con = connect(str(led.path))
     writer = LedgerWriter(con, load_keyring(settings), ledger_id=led.ledger_id,
@@ -292,11 +287,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 client_id=f"ledgergate-ledger-{led.ledger_id}")
     sink_task: asyncio.Task[None] | None = None
-    bg_task: asyncio.Task[None] | None = None
-    retention_task: asyncio.Task[None] | None = None
-    keys_task: asyncio.Task[None] | None = None
+    jobs: list[asyncio.Task[None]] = []
     witnesses = [(w.url, w.name) for w in led.witnesses]
-    witness_task: asyncio.Task[None] | None = None
     try:
         await start_when_reachable(consumer, "ledger sink", stop)
         # the socket exists once uvicorn bound it: restrict it to this user
@@ -306,12 +298,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 break
             await asyncio.sleep(0.02)
         sink_task = asyncio.create_task(sink.run(consumer, stop))
-        bg_task = asyncio.create_task(background(settings, ops, writer, stop)) if background else None
-        retention_task = asyncio.create_task(retention_loop(settings, writer, LedgerReader(con), stop))
-        keys_task = asyncio.create_task(key_watch(settings, writer, stop))
-        if witnesses:
-            witness_task = asyncio.create_task(witness_loop(
-                witnesses, LedgerReader(con), writer, stop, led.checkpoint_seconds))
+        jobs = _jobs(settings, ops, writer, LedgerReader(con), stop, background, witnesses)
         stop_wait = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({sink_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         if sink_task in done and sink_task.exception():
@@ -320,9 +307,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
         stop.set()
         if sink_task and not sink_task.done():
             await asyncio.wait({sink_task}, timeout=5)
-        for t in (bg_task, retention_task, keys_task, witness_task):
-            if t is not None:
-                await asyncio.wait({t}, timeout=5)
+        for t in jobs:
+            await asyncio.wait({t}, timeout=5)
         await consumer.stop()
         server.should_exit = True
         await asyncio.wait({api_task}, timeout=5)
@@ -331,6 +317,29 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             await _last_witnessing(witnesses, LedgerReader(con), writer)
         con.close()
         sock.unlink(missing_ok=True)
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+def _jobs(settings: Settings, ops: LedgerOps, writer: LedgerWriter, reader: LedgerReader,
+          stop: asyncio.Event, background: Background | None,
+          witnesses: list[tuple[str, str]]) -> list[asyncio.Task[None]]:
+    """The service's background jobs: the caller's, retention, key rotation, witnesses."""
+    jobs = [asyncio.create_task(retention_loop(settings, writer, reader, stop)),
+            asyncio.create_task(key_watch(settings, writer, stop))]
+    if background is not None:
+        jobs.append(asyncio.create_task(background(settings, ops, writer, stop)))
+    if witnesses:
+        jobs.append(asyncio.create_task(witness_loop(witnesses, reader, writer, stop,
+                                                     settings.ledger.checkpoint_seconds)))
+    return jobs
 
 
 async def _last_witnessing(witnesses: list[tuple[str, str]], reader: LedgerReader,

@@ -19,8 +19,7 @@ ids are unique through ``idempotency``, (kind, request_id) determines the
 record id (uuid5) so that uniqueness follows from it, and a duplicated or
 moved ``records`` row is named by verify (``inserted``/``reordered``), which is
 what catches an attacker anyway — one who can write SQL can also drop a
-constraint. Ledger files created with the old schema keep their constraints and
-work unchanged.
+constraint. Files created with the old schema keep their constraints.
 """
 
 
@@ -60,9 +59,8 @@ from .tables import (
     connect,
 )
 
-__all__ = ["SCHEMA_SQL", "AppendResult", "CheckpointRow", "LedgerReader", "LedgerWriter",
-           "LegalHold", "PrunedRange", "RecordRow", "connect", "decode_metadata", "now_us",
-           "origin_of"]
+__all__ = ["SCHEMA_SQL", "AppendResult", "CheckpointRow", "LedgerReader", "LedgerWriter", "LegalHold",
+           "PrunedRange", "RecordRow", "connect", "decode_metadata", "now_us", "origin_of"]
 
 
 def origin_of(ledger_id: str) -> str:

@@ -108,6 +108,10 @@ def pipeline(broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
                             [codec.encode("Decision", decision(i)) for i in range(150, 300)]))
         wait_for(lambda: _count(s) >= 300, 30, "300 records")
         time.sleep(2.5)  # a checkpoint and its cosignature after the last batch
+        # the running service verifies against the auditor's keys too
+        r = cli("verify", "--config", str(cfg), "--trusted-keys", str(root / "auditor-keys"), "--json")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert json.loads(r.stdout)["assurance"]["trust_anchor"].startswith("trusted keys")
     finally:
         assert stop_proc(lproc) == 0, (root / "ledger.log").read_text()[-2000:]
         stop_proc(wproc)
