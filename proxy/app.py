@@ -35,8 +35,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from ledgergate.broker.config import Topics
 from ledgergate.clock import now_us
-from ledgergate.config import RouteConfig, Settings, Topics
+from ledgergate.config import Settings
+from ledgergate.proxy.config import RouteConfig
 from ledgergate.proxy.enforce import Enforcer
 from ledgergate.proxy.errors import AuthError, BadRequest, ProxyError, Unavailable
 from ledgergate.proxy.events import EventBuilder

@@ -29,8 +29,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledgergate.config import DevIdentityConfig, IdentityConfig
 from ledgergate.errors import LedgergateError
+from ledgergate.proxy.config import DevIdentityConfig, IdentityConfig
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ledgergate.config import Topics
+from ledgergate.broker.config import Topics
 from ledgergate.proxy.exchange import RESERVED_PREFIX, Exchange, usage_and_id
 from ledgergate.proxy.openai_schema import judge_lenient
 from ledgergate.proxy.spool import Record

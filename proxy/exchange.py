@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ledgergate.config import RouteConfig
+from ledgergate.proxy.config import RouteConfig
 from ledgergate.proxy.errors import AuthError, Forbidden, PolicyBlocked, ProxyError
 
 #: caller metadata keys starting with this are the proxy's own (dropped from callers)

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledgergate.config import ClaimMapping, IdentityConfig, IssuerConfig
+from ledgergate.proxy.config import ClaimMapping, IdentityConfig, IssuerConfig
 from ledgergate.proxy.errors import AuthError
 from ledgergate.proxy.jwks import SUPPORTED_ALGORITHMS, JwksCache, shown_kid
 

@@ -39,8 +39,8 @@ import httpx
 import jwt
 from jwt.exceptions import PyJWTError
 
-from ledgergate.config import IssuerConfig
 from ledgergate.errors import LedgergateError
+from ledgergate.proxy.config import IssuerConfig
 from ledgergate.proxy.errors import AuthError
 
 log = logging.getLogger(__name__)

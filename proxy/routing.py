@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ledgergate.config import RouteConfig
+from ledgergate.proxy.config import RouteConfig
 from ledgergate.proxy.errors import Forbidden, NotFound
 
 #: path suffix → endpoint name (the RequestEvent's ``endpoint``)

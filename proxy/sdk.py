@@ -27,8 +27,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from ledgergate.broker.config import Topics
 from ledgergate.clock import now_us
-from ledgergate.config import Topics
 from ledgergate.errors import LedgergateError
 from ledgergate.schemas.codec import SchemaError, encode, schema
 from ledgergate.schemas.store import SchemaTopic, WriterSchemas

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from ledgergate.config import UpstreamConfig
+from ledgergate.proxy.config import UpstreamConfig
 from ledgergate.proxy.errors import UpstreamTimeout, UpstreamUnreachable
 
 log = logging.getLogger("ledgergate.proxy.upstream")

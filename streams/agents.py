@@ -33,7 +33,8 @@ import faust
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ledgergate.broker import start_when_reachable
-from ledgergate.config import Settings, Topics
+from ledgergate.broker.config import Topics
+from ledgergate.config import Settings
 from ledgergate.schemas.codec import SchemaError, default_codec
 from ledgergate.schemas.store import SchemaResolver, WriterSchemas
 from ledgergate.streams import transport
