@@ -35,7 +35,7 @@ def decide(req):
 async def test_enforce_outcomes(broker, topic_prefix, fresh_fake, tmp_path, kit, client):
     s = kit.make_settings(topic_prefix, broker.bootstrap, fresh_fake.base_url, tmp_path, hold_ms=1500)
     fake = fresh_fake.app
-    async with kit.running_proxy(s) as (url, app), kit.Responder(broker.bootstrap, s.topics, decide) as resp:
+    async with kit.running_proxy(s) as (url, app), kit.Responder(broker.bootstrap, s.topics, decide):
         r = await client.post(f"{url}/v1/chat/completions", json=chat("hello"), headers=kit.H())
         assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "echo: hello"
         # redact: the upstream sees the token, the caller gets the name back

@@ -72,7 +72,8 @@ async def test_request_errors(broker, topic_prefix, fresh_fake, tmp_path, kit, c
         assert r.status_code == 401
         r = await client.post(chat, json=CHAT, headers=kit.H("intern"))
         assert r.status_code == 403 and r.json()["error"]["code"] == "role_not_allowed"
-        r = await client.post(f"{url}/r/acme/v1/chat/completions", json=dict(CHAT, model="m-acme"), headers=kit.H("other"))
+        r = await client.post(f"{url}/r/acme/v1/chat/completions", json=dict(CHAT, model="m-acme"),
+                              headers=kit.H("other"))
         assert r.status_code == 403 and r.json()["error"]["code"] == "tenant_not_allowed"
         r = await client.get(f"{url}/v1/models", headers=kit.H())
         assert {m["id"] for m in r.json()["data"]} == {"m-obs", "m-enf", "m-acme"}
