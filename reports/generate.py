@@ -59,11 +59,12 @@ def run_report(settings: Settings, led: ReportLedger, *, kind: str, from_date: s
     if progress:
         progress("verifying the ledger", 0.0)
     v = led.verify()
-    integrity = {"ok": v["ok"], "problems": [f"{p.get('kind')}: seq {p.get('seq')} {p.get('message')}"
-                                             for p in v.get("problems", [])],
-                 "checked_records": v.get("records", 0), "checkpoints": v.get("checkpoints", 0),
-                 # what the verification establishes, in the ledger's own sentences (ledger/findings.py)
-                 **{k: v[k] for k in ("assurance", "signature_mode", "signature_mode_text") if k in v}}
+    problems = [f"{p.get('kind')}: seq {p.get('seq')} {p.get('message')}" for p in v.get("problems", [])]
+    integrity: dict[str, Any] = {
+        "ok": v["ok"], "problems": problems,
+        "checked_records": v.get("records", 0), "checkpoints": v.get("checkpoints", 0),
+        # what the verification establishes, in the ledger's own sentences (ledger/findings.py)
+        **{k: v[k] for k in ("assurance", "signature_mode", "signature_mode_text") if k in v}}
     facts = rk.gather(led.query, period, ReportContext.from_settings(settings), tenant=tenant, route=route,
                       integrity=integrity, progress=progress)
     data, sha = render_to(kind, facts, out)
