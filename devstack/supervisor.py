@@ -29,6 +29,8 @@ from pathlib import Path
 from ledgergate.broker import BrokerError, EmbeddedBroker, die_with_parent, ensure_topics, port_open, topic_specs
 from ledgergate.config import Settings
 from ledgergate.errors import LedgergateError
+from ledgergate.schemas.codec import SCHEMA_NAMES, schema
+from ledgergate.schemas.store import SchemaTopic
 
 log = logging.getLogger("ledgergate.up")
 
@@ -149,14 +151,22 @@ class Stack:
         self._wait("fake upstream", lambda: port_open("127.0.0.1", port), fake, 30)
         self.say(f"  upstream ready  http://127.0.0.1:{port}/v1 (the local fake: answers echo the prompt)")
 
+    async def _topics(self) -> None:
+        """Create the topics and publish this release's writer schemas (a restarted in-memory
+        broker has lost both)."""
+        s = self.settings
+        await ensure_topics(s.broker.bootstrap, topic_specs(s.topics, s.broker.partitions,
+                                                            s.broker.replication_factor))
+        await SchemaTopic(s.broker.bootstrap, s.topics.schemas).publish(
+            [schema(n) for n in SCHEMA_NAMES])
+
     def start_parts(self) -> None:
         """Create the topics, then start ledger service, workers and proxy; wait until each is ready."""
         s = self.settings
         self.run_dir.mkdir(parents=True, exist_ok=True)
         logs = self.workdir / "logs"
         t0 = time.monotonic()
-        asyncio.run(ensure_topics(s.broker.bootstrap, topic_specs(s.topics, s.broker.partitions,
-                                                                  s.broker.replication_factor)))
+        asyncio.run(self._topics())
         cfg = str(self.config_path)
         sock = s.ledger.socket_path
         ledger = Child("ledger", cli_command("ledger", "--config", cfg), logs / "ledger.log")
@@ -211,8 +221,7 @@ class Stack:
             c.stop(timeout=3)  # their broker is gone: a graceful stop has nothing left to flush
         b.proc = None
         b.start()
-        asyncio.run(ensure_topics(s.broker.bootstrap, topic_specs(s.topics, s.broker.partitions,
-                                                                  s.broker.replication_factor)))
+        asyncio.run(self._topics())
         for c in consumers:
             if c.name == "ledger":
                 if "--from-beginning" not in c.argv:
