@@ -16,8 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from ledgergate.schemas.taxonomy import ENTITY_TYPES
 from ledgergate.streams.classify.build import build_classifier
-from ledgergate.streams.classify.engine import ENTITY_TYPES, build_analyzer
+from ledgergate.streams.classify.engine import build_analyzer
 from ledgergate.streams.classify.evalfile import predict_lines
 
 # the shared folder sits beside the repository (../shared)

@@ -22,17 +22,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .taxonomy import CATEGORIES, ENTITY_TYPES
+
 Action = Literal["allow", "redact", "block"]
 Operator = Literal["type_tag", "mask", "hash", "pseudonym"]
 
-CATEGORIES: tuple[str, ...] = (
-    "PII", "PHI", "MNPI", "SECRET", "SOURCE_CODE", "PROMPT_INJECTION",
-)
-ENTITY_TYPES: tuple[str, ...] = (
-    "PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IBAN_CODE",
-    "IP_ADDRESS", "US_BANK_NUMBER", "DATE_OF_BIRTH", "MEDICAL_RECORD_NUMBER",
-    "STREET_ADDRESS", "SECRET",
-)
 ACTION_RANK: dict[str, int] = {"allow": 0, "redact": 1, "block": 2}
 
 

@@ -13,22 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ledgergate.errors import LedgergateError
-
-CATEGORIES = ("PII", "PHI", "MNPI", "SECRET", "SOURCE_CODE", "PROMPT_INJECTION")
-ENTITY_TYPES = (
-    "PERSON",
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "US_SSN",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "IP_ADDRESS",
-    "US_BANK_NUMBER",
-    "DATE_OF_BIRTH",
-    "MEDICAL_RECORD_NUMBER",
-    "STREET_ADDRESS",
-    "SECRET",
-)
+from ledgergate.schemas.taxonomy import CATEGORIES, ENTITY_TYPES
 
 # Which category an entity type implies. PII is "has a personal identifier"; an MRN is PHI
 # on its own; a credential is SECRET.

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
-from .engine import ENTITY_TYPES, ClassifyError, Span
+from ledgergate.schemas.taxonomy import ENTITY_TYPES
+
+from .engine import ClassifyError, Span
 
 OPERATORS = ("type_tag", "mask", "hash", "pseudonym")
 _ENTITY_SET = frozenset(ENTITY_TYPES)

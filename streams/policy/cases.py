@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ledgergate.config import ConfigError, load_policy_file, read_yaml
 from ledgergate.errors import LedgergateError
-from ledgergate.schemas.policy import CATEGORIES, ENTITY_TYPES
+from ledgergate.schemas.taxonomy import CATEGORIES, ENTITY_TYPES
 from ledgergate.streams.classify.engine import Classification, Span
 from ledgergate.streams.policy.engine import Caller, RouteGate, decide
 

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ledgergate.schemas.policy import ACTION_RANK, ENTITY_TYPES, PolicyBundle, Rule
+from ledgergate.schemas.policy import ACTION_RANK, PolicyBundle, Rule
+from ledgergate.schemas.taxonomy import ENTITY_TYPES
 
 _ENTITY_SET = frozenset(ENTITY_TYPES)
 
