@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,7 @@ class DecisionSender:
         measured and not kept: no more events/s, slightly more CPU an event.
         """
         producer = self._app.producer
-        pending: list[tuple[Any, list[asyncio.Future[Any]]]] = []
+        pending: list[tuple[Any, list[Awaitable[Any]]]] = []
         for ev, j in zip(events, judged, strict=True):
             if j.error is not None:
                 await self.dead_letter(ev.message, j.error, j.reason or "undecidable")
@@ -142,7 +142,7 @@ class DecisionSender:
                 continue
             try:
                 key = j.request_id.encode() if j.request_id else None
-                futures: list[asyncio.Future[Any]] = []
+                futures: list[Awaitable[Any]] = []
                 # the reply goes first: an enforce caller is waiting for it. Reply topics have
                 # one partition read by one proxy; naming it holds even if auto-created wider
                 if j.reply_to:
@@ -226,7 +226,7 @@ def consumer_lag(app: faust.App, state: WorkerState, topics: frozenset[str]) -> 
             continue
         nxt = state.next_offset.get((tp.topic, tp.partition))
         if nxt is None:
-            nxt = consumer._committed_offset.get(tp) or 0  # nothing judged here yet by this worker
+            nxt = consumer._committed_offset.get(tp) or 0  # type: ignore[attr-defined]  # nothing judged here yet
         out[(tp.topic, tp.partition)] = max(0, end - nxt)
     return out
 
@@ -264,7 +264,7 @@ def build_app(settings: Settings, judge: Judge, policies: PolicyRegistry, *, wor
         app.task(lambda: follow_governance(settings.broker.bootstrap, topics.governance, overrides,
                                            default_codec()))
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # Faust's signal types want a sync receiver
     async def _assigned(app_: Any, assigned: Any, **kwargs: Any) -> None:
         if not state.assigned.is_set():
             state.assigned.set()

@@ -16,7 +16,8 @@ batch holding it has been handled, so a crash mid-batch redelivers it.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import faust
 
@@ -34,7 +35,7 @@ async def take_ready(stream: faust.StreamT, max_: int) -> AsyncIterator[list[Any
         # the stream runs this for every event, in its passive reader task
         while len(pending) >= max_:
             room.clear()
-            await stream.wait(room)  # type: ignore[arg-type] - mode accepts any awaitable event
+            await stream.wait(room)  # type: ignore[attr-defined]  # Stream.wait takes any awaitable event
         event = stream.current_event
         if event is None:
             raise RuntimeError("take_ready: the stream delivered a value without its event")
@@ -49,7 +50,7 @@ async def take_ready(stream: faust.StreamT, max_: int) -> AsyncIterator[list[Any
     # this is how take_events itself reads (Faust has no public hook for it)
     stream._enable_passive(aiter(stream.channel))  # type: ignore[attr-defined]
     while not stream.should_stop:
-        await stream.wait_for_stopped(ready)  # type: ignore[arg-type]
+        await stream.wait_for_stopped(ready)  # type: ignore[attr-defined]
         if not pending:
             continue
         # one turn of the loop: the reader adds events that were delivered with this one
