@@ -84,7 +84,8 @@ def test_risk_counts_equal_direct_queries(a12: dict[str, Any], con: Any) -> None
         con, f"SELECT count(*) FROM records WHERE {WHERE} AND kind = 'decision' AND outcome = 'block'")
     assert risk["blocks"]["records"] > 0
     assert risk["blocks"]["observed_only"] == one(
-        con, f"SELECT count(*) FROM records WHERE {WHERE} AND kind = 'decision' AND outcome = 'block' AND mode = 'observe'")
+        con, f"SELECT count(*) FROM records WHERE {WHERE} AND kind = 'decision' AND outcome = 'block' "
+             "AND mode = 'observe'")
     for r in risk["refusals"]:
         assert r["records"] == one(con, f"SELECT count(*) FROM records WHERE {WHERE} AND kind = 'response' "
                                         "AND outcome = ?", [*P, r["outcome"]]), r["outcome"]
@@ -120,7 +121,8 @@ def test_monitoring_and_attribution_equal_direct_queries(a12: dict[str, Any], co
                                           "recorded_at_us >= ? AND recorded_at_us < ?", [lo, lo + 86_400_000_000])
     assert sum(b["records"] for b in buckets) == a12["coverage"]["records"]
     rows = a12["attribution"]["rows"]
-    assert sum(r["decisions"] for r in rows) == one(con, f"SELECT count(*) FROM records WHERE {WHERE} AND kind = 'decision'")
+    assert sum(r["decisions"] for r in rows) == one(
+        con, f"SELECT count(*) FROM records WHERE {WHERE} AND kind = 'decision'")
     for r in rows:
         assert r["block"] == one(con, f"SELECT count(*) FROM records WHERE {WHERE} AND person = ? AND route_id = ? "
                                       "AND kind = 'decision' AND outcome = 'block'", [*P, r["person"], r["route_id"]])
@@ -169,7 +171,8 @@ def test_every_figure_names_a_footnoted_query(a12: dict[str, Any]) -> None:
 def test_ll202604_counts_equal_direct_queries(ll: dict[str, Any], con: Any) -> None:
     for r in ll["inventory"]["rows"]:
         # requests refused at the gate used no AI: they are counted in Article 12's gate refusals instead
-        assert r["requests"] == one(con, f"SELECT count(DISTINCT request_id) FROM records WHERE {WHERE} AND route_id = ? "
+        assert r["requests"] == one(con, f"SELECT count(DISTINCT request_id) FROM records WHERE {WHERE} "
+                                         "AND route_id = ? "
                                          "AND kind IN ('decision', 'response') AND outcome NOT LIKE 'refused-%' "
                                          "OR (outcome IN ('refused-policy', 'refused-timeout', 'refused-unavailable') "
                                          f"AND {WHERE} AND route_id = ?)", [*P, r["route_id"], *P, r["route_id"]])
@@ -203,7 +206,8 @@ def test_ll202604_counts_equal_direct_queries(ll: dict[str, Any], con: Any) -> N
     assert loans["loans"] == one(con, f"SELECT count(DISTINCT json_extract_string(metadata, '$.loan_id')) FROM records "
                                       f"WHERE {WHERE} AND kind IN ('decision', 'response')")
     for row in loans["rows"]:
-        assert row["records"] == one(con, f"SELECT count(*) FROM records WHERE {WHERE} AND kind IN ('decision', 'response') "
+        assert row["records"] == one(con, f"SELECT count(*) FROM records WHERE {WHERE} "
+                                          "AND kind IN ('decision', 'response') "
                                           "AND json_extract_string(metadata, '$.loan_id') = ?", [*P, row["loan"]])
         assert row["seqs"] == sorted(row["seqs"]) and row["seqs"][0] == row["seq_first"]
     assert loans["records_with_loan"] + loans["records_without_loan"] == one(

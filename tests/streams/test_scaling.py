@@ -12,8 +12,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from ledgergate.config import load_settings
 from ledgergate.broker import ensure_topics, topic_specs
+from ledgergate.config import load_settings
 from ledgergate.ledger import keys
 from ledgergate.ledger.client import open_ledger
 from ledgergate.schemas import codec
