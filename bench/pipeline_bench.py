@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ledgergate.broker.embedded import die_with_parent
+
 PY = sys.executable
 
 FIRST = ["Maria Lopez", "James O'Neil", "Priya Raman", "Tomasz Kowalski", "Aiko Tanaka", "Daniel Weber",
@@ -127,12 +129,34 @@ class Up:
         self.log = work / "up.log"
         self.proc = subprocess.Popen([PY, "-m", "ledgergate", "up", "--config", str(self.cfg),
                                       "--workers", str(workers)], cwd=work, stdout=open(self.log, "wb"),
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                     preexec_fn=die_with_parent if sys.platform == "linux" else None)
         deadline = time.monotonic() + 240
         while b"is up" not in self.log.read_bytes():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"ledgergate up did not start; see {self.log}:\n{self.log.read_text()[-2000:]}")
             time.sleep(0.2)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by each part of the stack (worker = all workers), from /proc."""
+        out: dict[str, float] = {}
+        tick = os.sysconf("SC_CLK_TCK")
+        todo = [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            todo += [int(c) for c in children]
+            args = [c.decode(errors="replace") for c in cmd]
+            role = next((r for r in ("worker", "ledger", "proxy") if r in args[3:5]), None)
+            if role is None:
+                role = "broker" if any("tansu" in a for a in args) else "up"
+            out[role] = out.get(role, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        return out
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -224,11 +248,15 @@ def run_bursts(tmp: Path, label: str, workers: list[int], kinds: list[str], even
         up = Up(tmp / f"{label}-w{w}", w, env)
         try:
             for kind in kinds:
+                before = up.cpu_seconds()
                 r = asyncio.run(burst(up.settings, kind, events[kind]))
+                after = up.cpu_seconds()
+                r["cpu_ms"] = {k: 1000 * (after.get(k, 0.0) - before.get(k, 0.0)) / r["n"] for k in after}
                 out[(label, w, kind)] = r
+                cpu = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["cpu_ms"].items()) if v >= 0.005)
                 print(f"  {label:8s} workers={w} {kind:5s}: {r['events_per_s']:7.0f} events/s end to end "
-                      f"({r['n']} in {r['seconds']:.1f}s; published in {r['published_in']:.1f}s; {r['load']})",
-                      flush=True)
+                      f"({r['n']} in {r['seconds']:.1f}s; published in {r['published_in']:.1f}s; {r['load']}); "
+                      f"CPU ms an event: {cpu}", flush=True)
         finally:
             up.stop()
     return out
@@ -245,6 +273,14 @@ def report(results: dict[tuple[str, int, str], dict[str, Any]], kinds: list[str]
         if kind in ceilings:
             row += f"{ceilings[kind][0]:22.0f}{ceilings[kind][1]:18.0f}"
         print(row)
+    print("\nCPU ms an event (less sensitive to a shared machine's load than events/s): worker(s) / whole stack")
+    print(f"{'text':8s}" + "".join(f"{f'{label} {w}w':>16s}" for _, label, w in cols))
+    for kind in kinds:
+        cells = []
+        for _, label, w in cols:
+            c = results[(label, w, kind)]["cpu_ms"]
+            cells.append(f"{c.get('worker', 0):.2f} / {sum(v for k, v in c.items() if k != 'up'):.2f}")
+        print(f"{kind:8s}" + "".join(f"{x:>16s}" for x in cells))
     for (label, w, kind), r in sorted(results.items()):
         if label != "this":
             continue
