@@ -41,7 +41,7 @@ from ledgergate.broker import free_port
 from ledgergate.config import default_config_text, load_settings
 from ledgergate.devstack.demo import prepare_keys
 from ledgergate.devstack.fakeupstream import fake_upstream
-from ledgergate.ledger.client import open_ledger
+from ledgergate.ledger.client import ServiceLedger
 from ledgergate.proxy.devissuer import dev_token
 
 from support import wait_for
@@ -202,9 +202,14 @@ def up(tmp_path_factory):
                     proc.kill()
 
 
+def _service(settings) -> ServiceLedger:
+    # only through the service: opening the file directly while `up` restarts the ledger
+    # service would hold DuckDB's lock and make that restart fail
+    return ServiceLedger(settings.ledger.socket_path)
+
+
 def _responses(settings) -> dict[str, int]:
-    with open_ledger(db=settings.ledger.path, socket=settings.ledger.socket_path,
-                     keys_dir=settings.ledger.keys_dir) as led:
+    with _service(settings) as led:
         rows = led.list(kind="response", limit=100000)
     out: dict[str, int] = {}
     for r in rows:
@@ -247,10 +252,11 @@ def test_kill_each_part_under_mixed_traffic(up):
         old = _pids(proc.pid)
         assert part in old, (part, old)
         victim = old[part]
-        killer = (lambda v=victim: os.kill(v, signal.SIGKILL)) if part != "proxy" else None
-        if part == "proxy":
+        if part in ("broker", "proxy"):  # between requests: traffic runs through the outage and recovery
             os.kill(victim, signal.SIGKILL)
-        traffic.burst(8, on_half=killer)
+            traffic.burst(8)
+        else:  # mid-traffic
+            traffic.burst(8, on_half=lambda v=victim: os.kill(v, signal.SIGKILL))
         wait_for(lambda p=part, v=victim: _pids(proc.pid).get(p) not in (None, v), 60, f"{part} restarted")
         _recovered(settings, traffic)
         assert proc.poll() is None, "ledgergate up must keep running"
@@ -278,8 +284,7 @@ def _enforce_forwarded_only_judged(settings, fake, parts: dict[str, dict[str, se
     """Every enforce body the upstream got: an allow/redact decision, and all its strings were parts."""
     bodies = [b for b in fake.app.bodies if b.get("model") == ENFORCE_MODEL]
     assert bodies, "some enforce requests were forwarded"
-    with open_ledger(db=settings.ledger.path, socket=settings.ledger.socket_path,
-                     keys_dir=settings.ledger.keys_dir) as led:
+    with _service(settings) as led:
         decisions = {r["request_id"]: r["outcome"] for r in led.list(kind="decision", limit=100000)}
     for b in bodies:
         rid = b["_request_id"]
