@@ -18,9 +18,11 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
+import duckdb
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
@@ -184,7 +186,7 @@ def config_holds(settings: Settings) -> list[LegalHold]:
 def _day_us(d: Any) -> int:
     import datetime as dt
 
-    return int(dt.datetime.combine(d, dt.time(), dt.timezone.utc).timestamp()) * 1_000_000
+    return int(dt.datetime.combine(d, dt.time(), dt.UTC).timestamp()) * 1_000_000
 
 
 def apply_retention(settings: Settings, writer: LedgerWriter, reader: LedgerReader, now_us: int) -> list[Any]:
@@ -247,42 +249,22 @@ def load_keyring(settings: Settings) -> keys_mod.Keyring:
     return keys_mod.load_dir(led.keys_dir)
 
 
-Background = Callable[[Settings, LedgerOps, LedgerWriter, asyncio.Event], Awaitable[None]]
+Background = Callable[[Settings, LedgerOps, LedgerWriter, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 background: Background | None = None, from_beginning: bool = False) -> None:
     """Run sink and API (and ``background``, e.g. the report schedule) until ``stop`` is set."""
-    import uvicorn
-
     led = settings.ledger
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
-    Path(led.path).parent.mkdir(parents=True, exist_ok=True)
-    con = connect(str(led.path))
-    writer = LedgerWriter(con, load_keyring(settings), ledger_id=led.ledger_id,
-                          checkpoint_every=led.checkpoint_every, checkpoint_interval_s=led.checkpoint_seconds)
-    writer.load()
-    ops = LedgerOps(con, Path(led.keys_dir))
-    topics = settings.topics
+    con, writer, ops = _open_ledger(settings)
     metrics = LedgerMetrics()
-    codec = Codec.default()
-    sink = LedgerSink(writer, codec, topics=[topics.decisions, topics.responses, topics.governance],
-                      batch_max=led.batch_max, linger_ms=led.batch_linger_ms,
-                      from_beginning=from_beginning, metrics=metrics,
-                      schemas=SchemaResolver(codec, SchemaTopic(settings.broker.bootstrap, topics.schemas)))
-    metrics.watch(lambda: {"duplicates": sink.skipped, "undecodable": sink.bad, "size": writer.size,
-                           "checkpoint_at": writer.last_checkpoint_at_us / 1e6})
+    sink = _build_sink(settings, writer, metrics, from_beginning)
     if led.metrics_port is not None:
         serve_metrics(metrics.registry, led.metrics_host, led.metrics_port)
-
-    sock = led.socket_path
-    sock.unlink(missing_ok=True)
-    server = uvicorn.Server(uvicorn.Config(LedgerApi(ops, writer, sink, metrics), uds=str(sock),
-                                           log_level="warning", access_log=False, lifespan="off"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _api_server(settings, ops, writer, sink, metrics)
     api_task = asyncio.create_task(server.serve())
-
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.broker.bootstrap, group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
                                 client_id=f"ledgergate-ledger-{led.ledger_id}")
@@ -291,12 +273,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     witnesses = [(w.url, w.name) for w in led.witnesses]
     try:
         await start_when_reachable(consumer, "ledger sink", stop)
-        # the socket exists once uvicorn bound it: restrict it to this user
-        for _ in range(100):
-            if sock.exists():
-                os.chmod(sock, 0o600)
-                break
-            await asyncio.sleep(0.02)
+        await _restrict_socket(led.socket_path)
         sink_task = asyncio.create_task(sink.run(consumer, stop))
         jobs = _jobs(settings, ops, writer, LedgerReader(con), stop, background, witnesses)
         stop_wait = asyncio.create_task(stop.wait())
@@ -316,7 +293,54 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
             writer.checkpoint()
             await _last_witnessing(witnesses, LedgerReader(con), writer)
         con.close()
-        sock.unlink(missing_ok=True)
+        led.socket_path.unlink(missing_ok=True)
+
+
+def _open_ledger(settings: Settings) -> tuple[duckdb.DuckDBPyConnection, LedgerWriter, LedgerOps]:
+    """The DuckDB file (created if new), its single writer and the read operations over it."""
+    led = settings.ledger
+    Path(led.path).parent.mkdir(parents=True, exist_ok=True)
+    con = connect(str(led.path))
+    writer = LedgerWriter(con, load_keyring(settings), ledger_id=led.ledger_id,
+                          checkpoint_every=led.checkpoint_every, checkpoint_interval_s=led.checkpoint_seconds)
+    writer.load()
+    return con, writer, LedgerOps(con, Path(led.keys_dir))
+
+
+def _build_sink(settings: Settings, writer: LedgerWriter, metrics: LedgerMetrics,
+                from_beginning: bool) -> LedgerSink:
+    """The Kafka → ledger sink over the decisions, responses and governance topics."""
+    led, topics = settings.ledger, settings.topics
+    codec = Codec.default()
+    sink = LedgerSink(writer, codec, topics=[topics.decisions, topics.responses, topics.governance],
+                      batch_max=led.batch_max, linger_ms=led.batch_linger_ms,
+                      from_beginning=from_beginning, metrics=metrics,
+                      schemas=SchemaResolver(codec, SchemaTopic(settings.broker.bootstrap, topics.schemas)))
+    metrics.watch(lambda: {"duplicates": sink.skipped, "undecodable": sink.bad, "size": writer.size,
+                           "checkpoint_at": writer.last_checkpoint_at_us / 1e6})
+    return sink
+
+
+def _api_server(settings: Settings, ops: LedgerOps, writer: LedgerWriter, sink: LedgerSink,
+                metrics: LedgerMetrics) -> Any:
+    """The query API on the ledger's Unix socket (a uvicorn server, not started yet)."""
+    import uvicorn
+
+    sock = settings.ledger.socket_path
+    sock.unlink(missing_ok=True)
+    server = uvicorn.Server(uvicorn.Config(LedgerApi(ops, writer, sink, metrics), uds=str(sock),
+                                           log_level="warning", access_log=False, lifespan="off"))
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]  # serve() owns the signals
+    return server
+
+
+async def _restrict_socket(sock: Path) -> None:
+    """Once uvicorn has bound the socket, make it this user's only."""
+    for _ in range(100):
+        if sock.exists():
+            os.chmod(sock, 0o600)
+            return
+        await asyncio.sleep(0.02)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
