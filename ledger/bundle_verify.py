@@ -13,7 +13,7 @@ import fastavro
 
 FORMAT = "ledgergate-bundle/2"
 FILES = ("records.avro", "context.avro", "statements.avro", "checkpoints.avro", "notes.json",
-         "inclusion.avro", "consistency.avro", "keys.json", "pruned.json")
+         "leaves.bin", "keys.json", "pruned.json")
 
 
 
@@ -31,7 +31,7 @@ FORMAT_V1 = "ledgergate-bundle/1"
 FILES_V1 = ("records.avro", "checkpoints.avro", "inclusion.avro", "consistency.avro",
             "keys.json", "pruned.json")
 from .errors import BundleError, LedgerError
-from .evidence import Evidence, Period, ProvenTree, RecordTuple
+from .evidence import Evidence, FullTree, Period, ProvenTree, RecordTuple
 from .findings import VerifyReport
 from .keys import Keyring
 from .sign import audit_header
@@ -70,6 +70,13 @@ def _records(path: Path) -> Iterator[RecordTuple]:
             yield from _tuples(fastavro.reader(fh), place=False)
     except (OSError, ValueError) as exc:
         raise BundleError(f"{path} is unreadable: {exc}") from exc
+
+
+def _leaves(path: Path) -> FullTree:
+    data = path.read_bytes()
+    if len(data) % 32:
+        raise BundleError(f"{path} holds {len(data)} bytes, not a whole number of 32-byte leaves")
+    return FullTree([data[i:i + 32] for i in range(0, len(data), 32)])
 
 
 def _checkpoints(d: Path) -> list[CheckpointRow]:
@@ -113,7 +120,8 @@ def evidence(bundle_dir: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
         raise BundleError(f"bundle {d} lacks {', '.join(missing)}: it is incomplete")
     try:
         cps = _checkpoints(d)
-        proofs = _avro(d / "inclusion.avro")
+        tree = _leaves(d / "leaves.bin") if not v1 else None
+        proofs = _avro(d / "inclusion.avro") if v1 else []
         # the size the proofs are against (the export's latest checkpoint)
         latest = max((p["tree_size"] for p in proofs), default=manifest.get("latest_checkpoint") or 0)
         root = next((bytes.fromhex(c.root_hash) for c in cps if c.tree_size == latest and
@@ -131,7 +139,7 @@ def evidence(bundle_dir: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
     ev = Evidence(
         source="bundle", ledger_id=manifest.get("ledger_id"),
         records=_records(d / "records.avro"), checkpoints=cps,
-        tree=ProvenTree(latest, root, incl, cons), statements=statements, context=context,
+        tree=tree if tree is not None else ProvenTree(latest, root, incl, cons), statements=statements, context=context,
         cosignatures={n["tree_size"]: n.get("cosignatures") or [] for n in notes},
         material_keys=list(keys.public.values()), pruned_claims=pruned,
         period=None if v1 else Period(manifest.get("from_us"), manifest.get("to_us")),
@@ -169,6 +177,11 @@ def verify_bundle(bundle_dir: str | os.PathLike[str], *, keyring: Keyring | None
     for name in damaged:
         rep.add(None, None, "changed-field", f"bundle file {name} does not match the SHA-256 in "
                 "manifest.json: it was altered after export")
+    top = max((c.tree_size for c in ev.checkpoints), default=0)
+    if (manifest.get("latest_checkpoint") or 0) > top:
+        rep.add(top, None, "truncated", f"the manifest names a checkpoint at tree size "
+                f"{manifest['latest_checkpoint']} but the bundle's latest is {top}: the latest "
+                "checkpoint was removed")
     if manifest.get("record_count") != rep.records_checked:
         rep.add(None, None, "incomplete", f"manifest lists {manifest.get('record_count')} records "
                 f"but records.avro holds {rep.records_checked}")

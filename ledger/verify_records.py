@@ -283,7 +283,7 @@ def step_coverage(ctx: Context) -> None:
 
     at_end: set[tuple[int, int]] = set()
     expected = ctx.seen[1] + 1 if ctx.seen else 0
-    if ctx.tree.full and not ctx.ev.windowed and expected < ctx.tree.size:
+    if ctx.tree.full and not ctx.ev.windowed and ctx.ev.period is None and expected < ctx.tree.size:
         gap = (expected, ctx.tree.size - 1)
         ctx.missing.append(gap)
         at_end.add(gap)
