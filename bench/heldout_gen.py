@@ -2,9 +2,10 @@
 
 Templates, genres and locales here are written apart from the dev set. They come in two pools:
 pool "tune" is what detector changes were checked against while building them; pool "judge" was
-only scored, never used to decide a change. Faker seeds differ from the training corpus.
+only scored until a last PERSON round looked at its misses; pool "fresh" was written after all
+detector changes and only scored. Faker seeds differ from the training corpus.
 
-usage: python bench/heldout_gen.py POOL > out.jsonl      (POOL = tune | judge)
+usage: python bench/heldout_gen.py POOL > out.jsonl      (POOL = tune | judge | fresh)
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ TEMPLATES = [
     ("judge", "Patient identifier {MRN}; allergies: penicillin; meds: {MED}."),
     ("judge", "{NAME} (d.o.b. {DOB}) needs a referral to cardiology."),
     ("judge", "Please ring {PHONE} and ask for {NAME} regarding the claim."),
+    ("fresh", "Visitor log: {NAME}, arrived 09:40, contact {PHONE}, home address {ADDR}."),
+    ("fresh", "Pharmacy request - {NAME} (DOB {DOB}) asks for a repeat of {MED}."),
+    ("fresh", "Case notes, record no. {MRN}: {NAME} reports worsening {COND}."),
+    ("fresh", "Hello, this is {NAME}; my new address is {ADDR} and my number is {PHONE}."),
+    ("fresh", "Insurance claim for {NAME}, date of birth {DOB}, treated for {COND}."),
+    ("fresh", "Emergency contact: {NAME}, {PHONE}. Email {EMAIL}."),
+    ("fresh", "Please courier the documents to {NAME}, {ADDR}, before Friday."),
+    ("fresh", "School nurse: {NAME}, born {DOB}, has {COND} and carries {MED}."),
 ]
 NEGATIVES = [
     ("tune", "What are the usual side effects of {MED}?"),
@@ -82,14 +91,18 @@ NEGATIVES = [
     ("judge", "Version 10.4.1 was released on 2023-11-02; build 884512 is the latest."),
     ("judge", "Quote reference 55-1203-88: 12 chairs, 3 tables, delivery within 14 days."),
     ("judge", "Who was Marie Curie and what did she discover?"),
+    ("fresh", "Is {MED} safe to take with coffee?"),
+    ("fresh", "Our office moved on 1 April 2019; the old lease ran for 10 years."),
+    ("fresh", "Ticket 88-2301-77 was closed after 3 days; priority 2."),
 ]
 
 
 def build(pool: str, n: int = 240, seed: int = 2026) -> list[dict]:
-    rng = random.Random(seed + (0 if pool == "tune" else 1))
+    offset = {"tune": 0, "judge": 1, "fresh": 2}[pool]
+    rng = random.Random(seed + offset)
     fakers = {loc: Faker(loc) for loc in set(LOCALES + EU_ADDRESS)}
     for i, f in enumerate(fakers.values()):
-        f.seed_instance(seed * 17 + i + (0 if pool == "tune" else 1000))
+        f.seed_instance(seed * 17 + i + 1000 * offset)
     temps = [t for p, t in TEMPLATES if p == pool]
     negs = [t for p, t in NEGATIVES if p == pool]
     out = []

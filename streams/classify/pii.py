@@ -238,6 +238,14 @@ _MRN = re.compile(
 )
 
 
+# Generic record cues ("record no.", "file number") name a medical record only in clinical text.
+_MRN_GENERIC = re.compile(_MRN.pattern.replace(_MRN_CUE, r"\b(?:record|file|case)\s*(?:(?:number|num|no|nr|id|ref(?:erence)?)\b\.?|#)", 1), re.I)
+_CLINICAL_CONTEXT = re.compile(
+    r"(?i)\b(?:patient|clinic\w*|hospital|case notes|medical|health|doctor|dr\.|nurse|diagnos\w+|ward|gp|surgery|"
+    r"pharmacy|admitted|discharged|symptoms?|treatment|prescri\w+)\b"
+)
+
+
 def find_mrns(text: str) -> list[Span]:
     """Medical record numbers: an id (4+ digits, any dash/slash layout) after a record cue
     (MRN, medical record, chart no., hospital number, patient id, EMR id, ...)."""
@@ -246,6 +254,12 @@ def find_mrns(text: str) -> list[Span]:
         value = m.group(1).rstrip(" .")
         # Above the SSN score: a cue-introduced record number shaped like an SSN is a record number.
         out.append(_span("MEDICAL_RECORD_NUMBER", m.start(1), m.start(1) + len(value), 0.95, "mrn", category="PHI"))
+    if _CLINICAL_CONTEXT.search(text):
+        for m in _MRN_GENERIC.finditer(text):
+            if not any(s.start == m.start(1) for s in out):
+                value = m.group(1).rstrip(" .")
+                out.append(_span("MEDICAL_RECORD_NUMBER", m.start(1), m.start(1) + len(value), 0.95, "mrn-clinical",
+                                 category="PHI"))
     return out
 
 

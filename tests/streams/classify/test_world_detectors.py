@@ -71,12 +71,14 @@ def test_world_address_hard_negative(text):
     ("chart #: 7730021", "7730021"),
     ("Patient ID PT/559201 needs a callback", "PT/559201"),
     ("EHR number 4418 2219 0", "4418 2219 0"),
+    ("Clinic letter, record no. 55-1029-33: patient seen for follow-up", "55-1029-33"),
 ])
 def test_mrn_by_cue_positive(text, value):
     assert value in _values(pii.find_mrns(text), text)
 
 
-@pytest.mark.parametrize("text", ["order number 12345678", "record number of visitors in 2024", "clinic no. 55"])
+@pytest.mark.parametrize("text", ["order number 12345678", "record number of visitors in 2024", "clinic no. 55",
+                                  "file number 55-1029-33 for the tax return"])
 def test_mrn_hard_negative(text):
     assert pii.find_mrns(text) == []
 
@@ -133,6 +135,9 @@ def gazetteer():
     ("Ask Radu Nemeș to sign the form", "Radu Nemeș"),
     ("Transfer approved for Siobhán McCarthy today", "Siobhán McCarthy"),
     ("The tenant Thi Hoa Nguyen moves in", "Thi Hoa Nguyen"),
+    ("Pharmacy request - Oscar Nissen asks for a repeat", "Oscar Nissen"),
+    ("Paediatric visit - Bjorn van der Laarse, aged 4", "Bjorn van der Laarse"),
+    ("Referral for Aislinn O'Mooney", "Aislinn O'Mooney"),
 ])
 def test_gazetteer_positive(gazetteer, text, value):
     assert value in _values(gazetteer.detect(text, None), text)
@@ -145,3 +150,12 @@ def test_gazetteer_positive(gazetteer, text, value):
 ])
 def test_gazetteer_hard_negative(gazetteer, text):
     assert gazetteer.detect(text, None) == []
+
+
+@pytest.mark.parametrize("text,value", [
+    ("I think Morgan Stanley will raise its price target.", None),
+    ("Ask Radu Nemeș to sign the form today", "Radu Nemeș"),
+])
+def test_gazetteer_with_ner_veto(classifier, text, value):
+    got = [text[s.start:s.end] for s in classifier.classify(text).entities() if s.entity_type == "PERSON"]
+    assert got == ([value] if value else [])
