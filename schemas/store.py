@@ -72,7 +72,7 @@ class SchemaTopic:
         self.poll_ms = poll_ms
         self._known: dict[bytes, Schema] = {}
         self._published: set[bytes] = set()
-        self._consumer: AIOKafkaConsumer | None = None
+        self._position = 0  # next offset to read on the schemas topic
         self._lock = asyncio.Lock()
 
     async def publish(self, schemas: Iterable[Schema], timeout_s: float = 15.0) -> int:
@@ -121,31 +121,36 @@ class SchemaTopic:
         """Read new records until ``wanted`` appears or two polls in a row are empty.
 
         Reading until an empty poll rather than to the listed end offset: Tansu's
-        ListOffsets can lag what a fetch already returns.
+        ListOffsets can lag what a fetch already returns. The consumer lives only
+        for the catch-up (an assigned consumer keeps fetching in the background);
+        the next one resumes where this one stopped.
         """
         tp = TopicPartition(self.topic, 0)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                    enable_auto_commit=False, fetch_max_wait_ms=self.poll_ms)
         try:
-            if self._consumer is None:
-                c = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                     enable_auto_commit=False, fetch_max_wait_ms=self.poll_ms)
-                await asyncio.wait_for(c.start(), self.lookup_timeout_s)
-                c.assign([tp])
-                await c.seek_to_beginning(tp)
-                self._consumer = c
+            await asyncio.wait_for(consumer.start(), self.lookup_timeout_s)
+            consumer.assign([tp])
+            if self._position:
+                consumer.seek(tp, self._position)
+            else:
+                await consumer.seek_to_beginning(tp)
             deadline = time.monotonic() + self.lookup_timeout_s
             empty = 0
             while empty < 2 and time.monotonic() < deadline:
-                got = await self._consumer.getmany(tp, timeout_ms=self.poll_ms)
+                got = await consumer.getmany(tp, timeout_ms=self.poll_ms)
                 msgs = got.get(tp, [])
                 empty = 0 if msgs else empty + 1
                 for m in msgs:
                     self._take(m.key, m.value, m.offset)
+                    self._position = m.offset + 1
                 if wanted is not None and wanted in self._known:
                     return
         except (TimeoutError, KafkaError, OSError) as exc:
-            await self.close()
             raise SchemaStoreError(f"cannot read writer schemas from {self.topic} on "
                                    f"{self.bootstrap}: {exc!r}") from exc
+        finally:
+            await consumer.stop()
 
     def _take(self, key: bytes | None, value: bytes | None, offset: int) -> None:
         if value is None:  # a tombstone: nothing to learn
@@ -158,9 +163,7 @@ class SchemaTopic:
         self._known[s.fingerprint] = s
 
     async def close(self) -> None:
-        if self._consumer is not None:
-            consumer, self._consumer = self._consumer, None
-            await consumer.stop()
+        """Nothing stays open between lookups; kept so callers can treat it as a resource."""
 
 
 class SchemaResolver:
