@@ -7,8 +7,10 @@ opened read-only in-process. Both sides expose the same methods.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, cast
 
 from ledgergate.ledger.errors import LedgerError, NotFoundError
 
@@ -37,44 +39,45 @@ class ServiceLedger:
             raise LedgerError(data.get("error") or f"ledger service answered {r.status_code}")
         return data
 
-    def list(self, **filters: Any) -> list[dict[str, Any]]:
+    def list(self, **filters: Any) -> builtins.list[dict[str, Any]]:
         params = {k: v for k, v in filters.items() if v is not None}
-        return self._call("GET", "/records", params=params)
+        return cast("builtins.list[dict[str, Any]]", self._call("GET", "/records", params=params))
 
     def show(self, ident: str, *, scope: str | None = None) -> dict[str, Any]:
-        return self._call("GET", f"/records/{ident}", params={"scope": scope} if scope else None)
+        return cast("dict[str, Any]",
+                    self._call("GET", f"/records/{ident}", params={"scope": scope} if scope else None))
 
     def verify(self, *, from_us: int | None = None, to_us: int | None = None,
                signatures: str = "anchored", trusted_keys: str | None = None,
                trusted_checkpoint: str | None = None,
                witness_keys: Sequence[str] = ()) -> dict[str, Any]:
-        return self._call("POST", "/verify", json={
+        return cast("dict[str, Any]", self._call("POST", "/verify", json={
             "from_us": from_us, "to_us": to_us, "signatures": signatures,
             "trusted_keys": str(Path(trusted_keys).resolve()) if trusted_keys else None,
-            "trusted_checkpoint": trusted_checkpoint, "witness_keys": list(witness_keys)})
+            "trusted_checkpoint": trusted_checkpoint, "witness_keys": list(witness_keys)}))
 
     def checkpoint_note(self) -> str:
-        return self._call("GET", "/checkpoint")["note"]
+        return str(self._call("GET", "/checkpoint")["note"])
 
     def export(self, *, from_us: int | None, to_us: int | None, out: Path) -> str:
-        return self._call("POST", "/export", json={"from_us": from_us, "to_us": to_us, "out": str(out)})["path"]
+        return str(self._call("POST", "/export", json={"from_us": from_us, "to_us": to_us, "out": str(out)})["path"])
 
     def prove(self, record_id: str) -> dict[str, Any]:
-        return self._call("GET", f"/prove/{record_id}")
+        return cast("dict[str, Any]", self._call("GET", f"/prove/{record_id}"))
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[tuple[Any, ...]]:
         return [tuple(r) for r in self._call("POST", "/query", json={"sql": sql, "params": list(params)})["rows"]]
 
     def append_report(self, report: dict[str, Any], *, by: str) -> None:
         self._call("POST", "/append-report", json={"report": report, "by": by})
 
     def status(self) -> dict[str, Any]:
-        return self._call("GET", "/status")
+        return cast("dict[str, Any]", self._call("GET", "/status"))
 
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "ServiceLedger":
+    def __enter__(self) -> ServiceLedger:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -99,7 +102,7 @@ class DirectLedger:
                 "answering: check `ledgergate up` is healthy, or stop it to read the file") from exc
         self._ops = LedgerOps(self._con, keys_dir)
 
-    def list(self, **filters: Any) -> list[dict[str, Any]]:
+    def list(self, **filters: Any) -> builtins.list[dict[str, Any]]:
         scope = filters.pop("scope", None)
         return self._ops.list(tenant_scope=scope, **filters)
 
@@ -123,7 +126,7 @@ class DirectLedger:
     def prove(self, record_id: str) -> dict[str, Any]:
         return self._ops.prove(record_id)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[tuple[Any, ...]]:
         return self._ops.query(sql, params)
 
     def append_report(self, report: dict[str, Any], *, by: str) -> None:
@@ -134,7 +137,7 @@ class DirectLedger:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "DirectLedger":
+    def __enter__(self) -> DirectLedger:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,8 +10,9 @@ of steps over either.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from . import merkle
 from .keys import PublicKeyInfo
@@ -20,18 +21,31 @@ RecordTuple = tuple[int, bytes, bytes, str, bytes]   # seq, payload, signature, 
 
 
 class CheckpointLike(Protocol):
-    tree_size: int
-    root_hash: str
-    at_us: int
-    key_id: str
-    payload: bytes
-    signature: bytes
-    note: str | None
+    """A checkpoint as the verifier reads it (read-only, so frozen rows fit)."""
+
+    @property
+    def tree_size(self) -> int: ...
+    @property
+    def root_hash(self) -> str: ...
+    @property
+    def at_us(self) -> int: ...
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def signature(self) -> bytes: ...
+    @property
+    def note(self) -> str | None: ...
 
 
 class PrunedLike(Protocol):
-    from_seq: int
-    to_seq: int
+    """A pruned range as the verifier reads it."""
+
+    @property
+    def from_seq(self) -> int: ...
+    @property
+    def to_seq(self) -> int: ...
 
 
 class TreeView(Protocol):

@@ -199,7 +199,7 @@ def verify_cosignature(body: str, sigs: list[Signature], witness: Verifier) -> i
         msg = f"{COSIGNATURE_HEADER}time {ts}\n{body}".encode()
         try:
             witness.public_key.verify(s.sig[8:], msg)
-            return ts
+            return int(ts)
         except InvalidSignature:
             return None
     return None

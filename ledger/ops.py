@@ -8,8 +8,10 @@ the caller's process on a read-only connection).
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import duckdb
 
@@ -30,7 +32,7 @@ class LedgerOps:
         self._con = con
         self._keys_dir = keys_dir
 
-    def for_thread(self) -> "LedgerOps":
+    def for_thread(self) -> LedgerOps:
         """The same ledger through a cursor of its own, for use on another thread."""
         return LedgerOps(self._con.cursor(), self._keys_dir)
 
@@ -44,7 +46,7 @@ class LedgerOps:
                               "(ledger.keys_dir) or verify an exported bundle with --bundle")
         return keys_mod.load_dir(self._keys_dir, require_private=False)
 
-    def list(self, *, tenant_scope: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+    def list(self, *, tenant_scope: str | None = None, **filters: Any) -> builtins.list[dict[str, Any]]:
         rows = self.reader(tenant_scope).list(
             since_us=filters.get("since"), until_us=filters.get("until"), route=filters.get("route"),
             person=filters.get("person"), tenant=filters.get("tenant"),
@@ -55,7 +57,8 @@ class LedgerOps:
             if r.get("recorded_at_us") is not None:
                 import datetime as dt
 
-                r["recorded_at"] = dt.datetime.fromtimestamp(r["recorded_at_us"] / 1e6, dt.timezone.utc).isoformat(timespec="milliseconds")
+                at = dt.datetime.fromtimestamp(r["recorded_at_us"] / 1e6, dt.UTC)
+                r["recorded_at"] = at.isoformat(timespec="milliseconds")
         return rows
 
     def show(self, ident: str, *, tenant_scope: str | None = None) -> dict[str, Any]:
@@ -116,7 +119,7 @@ class LedgerOps:
 
         return prove(self.reader(), record_id)
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> builtins.list[tuple[Any, ...]]:
         """Run one read-only statement (reports use this through the service)."""
         try:
             stmts = duckdb.extract_statements(sql)

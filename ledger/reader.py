@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import duckdb
 
@@ -34,7 +36,7 @@ class LedgerReader:
              route: str | None = None, person: str | None = None, tenant: str | None = None,
              decision: str | None = None, category: str | None = None,
              kind: str | None = None, limit: int | None = 1000,
-             offset: int = 0) -> list[dict[str, Any]]:
+             offset: int = 0) -> builtins.list[dict[str, Any]]:
         """Derived columns (no payload) of matching records, in seq order.
 
         ``decision`` filters on outcome; ``category`` matches any of the record's
@@ -60,9 +62,9 @@ class LedgerReader:
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         cur = self._con.execute(sql, params)
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def _scope(self) -> tuple[list[str], list[Any]]:
+    def _scope(self) -> tuple[builtins.list[str], builtins.list[Any]]:
         if self.tenant is None:
             return [], []
         return ["tenant = ?"], [self.tenant]
@@ -144,15 +146,15 @@ class LedgerReader:
                                     "ORDER BY seq", [lo, lo + chunk])
             names = [d[0] for d in cur.description]
             for row in cur.fetchall():
-                yield dict(zip(names, row))
+                yield dict(zip(names, row, strict=True))
 
-    def leaves(self) -> list[tuple[int, bytes]]:
+    def leaves(self) -> builtins.list[tuple[int, bytes]]:
         """Every stored (seq, leaf_hash), in seq order."""
         self._whole("leaves")
         return [(s, bytes(h)) for s, h in
                 self._con.execute("SELECT seq, leaf_hash FROM leaves ORDER BY seq").fetchall()]
 
-    def checkpoints(self) -> list[CheckpointRow]:
+    def checkpoints(self) -> builtins.list[CheckpointRow]:
         """Every stored checkpoint, by tree size."""
         self._whole("checkpoints")
         # files written before checkpoint notes existed (opened read-only, so not
@@ -168,9 +170,9 @@ class LedgerReader:
         row = self._con.execute(sql, [table] + ([column] if column else [])).fetchone()
         return bool(row and row[0])
 
-    def cosignatures(self) -> dict[int, list[str]]:
+    def cosignatures(self) -> dict[int, builtins.list[str]]:
         """Witness cosignature lines by tree size."""
-        out: dict[int, list[str]] = {}
+        out: dict[int, builtins.list[str]] = {}
         if not self._has("cosignatures"):
             return out
         for size, line in self._con.execute(
@@ -178,7 +180,7 @@ class LedgerReader:
             out.setdefault(int(size), []).append(line)
         return out
 
-    def statements(self, kinds: tuple[str, ...]) -> list[RecordRow]:
+    def statements(self, kinds: tuple[str, ...]) -> builtins.list[RecordRow]:
         """Every stored record of the given kinds (endorsements, retention), in seq order.
 
         Selected by the ``kind`` column; a row whose column lies is still checked
@@ -191,18 +193,18 @@ class LedgerReader:
         return [(s, bytes(p), bytes(sig), k, bytes(lh) if lh is not None else b"")
                 for s, p, sig, k, lh in rows]
 
-    def pruned_ranges(self) -> list[PrunedRange]:
+    def pruned_ranges(self) -> builtins.list[PrunedRange]:
         """Ranges removed by retention."""
         return [PrunedRange(a, b, t, r) for a, b, t, r in self._con.execute(
             "SELECT from_seq, to_seq, pruned_at_us, reason FROM pruned ORDER BY from_seq"
         ).fetchall()]
 
-    def holds(self) -> list[LegalHold]:
+    def holds(self) -> builtins.list[LegalHold]:
         """Stored legal holds."""
         return [LegalHold(t, f, u, r or "", h) for h, t, f, u, r in self._con.execute(
             "SELECT hold_id, tenant, from_us, to_us, reason FROM legal_holds").fetchall()]
 
-    def stored_keys(self) -> list[tuple[str, bytes, int]]:
+    def stored_keys(self) -> builtins.list[tuple[str, bytes, int]]:
         """(key_id, raw public key, added_at_us) registered by writers (informational)."""
         return [(k, bytes(p), a) for k, p, a in
                 self._con.execute("SELECT key_id, public_key, added_at_us FROM keys").fetchall()]

@@ -10,7 +10,8 @@ only where such a statement covers it (see statements.RetentionRule).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -31,7 +32,8 @@ def _where(before_us: int, holds: Sequence[LegalHold]) -> tuple[str, list[Any]]:
     cond = ["recorded_at_us < ?", "kind NOT IN (?, ?)"]
     params: list[Any] = [before_us, KEY_ENDORSEMENT, RETENTION]
     for h in holds:
-        parts, hp = [], []
+        parts: list[str] = []
+        hp: list[Any] = []
         if h.tenant is not None:
             parts.append("tenant IS NOT DISTINCT FROM ?")
             hp.append(h.tenant)
@@ -62,7 +64,7 @@ def _hold_json(h: LegalHold) -> dict[str, Any]:
             "reason": h.reason}
 
 
-def prune(writer: "LedgerWriter", before_us: int, holds: Sequence[LegalHold] | None = None, *,
+def prune(writer: LedgerWriter, before_us: int, holds: Sequence[LegalHold] | None = None, *,
           reason: str = "retention", now: int | None = None,
           retention_days: int | None = None) -> list[PrunedRange]:
     """Delete ``records`` rows recorded before ``before_us`` unless under a legal hold.

@@ -77,7 +77,7 @@ def serve(state: Path, host: str, port: int) -> None:
 
     server = uvicorn.Server(uvicorn.Config(WitnessApp(Witness(state)), host=host, port=port,
                                            log_level="warning", lifespan="off"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -88,13 +88,13 @@ def serve(state: Path, host: str, port: int) -> None:
     asyncio.run(main())
 
 
-def _last_size(reader: "LedgerReader", witness: str) -> int:
+def _last_size(reader: LedgerReader, witness: str) -> int:
     sizes = [s for s, lines in reader.cosignatures().items()
              if any(ln.startswith(f"\u2014 {witness} ") for ln in lines)]
     return max(sizes, default=0)
 
 
-async def submit(url: str, name: str, reader: "LedgerReader", writer: "LedgerWriter",
+async def submit(url: str, name: str, reader: LedgerReader, writer: LedgerWriter,
                  http: Any) -> int | None:
     """Send the latest checkpoint to the witness at ``url`` (named ``name``) unless it
     already cosigned it; store the cosignature. Returns the size cosigned, or None."""
@@ -102,6 +102,7 @@ async def submit(url: str, name: str, reader: "LedgerReader", writer: "LedgerWri
     if not cps:
         return None
     cp = cps[-1]
+    note = cp.note or ""  # only checkpoints with a note were kept above
     old = _last_size(reader, name)
     if old == cp.tree_size:
         return None
@@ -109,7 +110,7 @@ async def submit(url: str, name: str, reader: "LedgerReader", writer: "LedgerWri
         leaves = [h for _, h in reader.leaves()[:cp.tree_size]]
         proof = merkle.TreeLevels(leaves).consistency_proof(old) if 0 < old < cp.tree_size else []
         r = await http.post(url.rstrip("/") + "/add-checkpoint",
-                            content=request_body(old, proof, cp.note).encode())
+                            content=request_body(old, proof, note).encode())
         if r.status_code == 409 and r.headers.get("content-type", "").startswith("text/x.tlog.size"):
             old = int(r.text.strip())
             continue
@@ -117,7 +118,7 @@ async def submit(url: str, name: str, reader: "LedgerReader", writer: "LedgerWri
     if r.status_code != 200:
         raise LedgerError(f"witness {name} at {url} refused the checkpoint at size "
                           f"{cp.tree_size} ({r.status_code}: {r.text.strip()[:200]})")
-    body, _ = notes.split_note(cp.note)
+    body, _ = notes.split_note(note)
     for line in r.text.splitlines():
         sigs = notes.split_note("x\n\n" + line + "\n")[1]
         if sigs and sigs[0].name == name:
@@ -129,8 +130,8 @@ def _ts(sig: notes.Signature) -> int:
     return int.from_bytes(sig.sig[:8], "big") if len(sig.sig) == 72 else 0
 
 
-async def witness_loop(witnesses: list[tuple[str, str]], reader: "LedgerReader",
-                       writer: "LedgerWriter", stop: asyncio.Event, every_s: float) -> None:
+async def witness_loop(witnesses: list[tuple[str, str]], reader: LedgerReader,
+                       writer: LedgerWriter, stop: asyncio.Event, every_s: float) -> None:
     """Keep every configured witness (url, name) up to date with the latest checkpoint."""
     import httpx
 
