@@ -63,7 +63,7 @@ class Match(_Frozen):
         return v
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "Match":
+    def _not_empty(self) -> Match:
         given = (self.categories or self.entity_types or self.roles or self.not_roles
                  or self.tenants or self.routes)
         if not self.always and not given:
@@ -111,7 +111,7 @@ class PolicyBundle(_Frozen):
     rules: tuple[Rule, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_rule_ids(self) -> "PolicyBundle":
+    def _unique_rule_ids(self) -> PolicyBundle:
         seen: set[str] = set()
         for r in self.rules:
             if r.id in seen:
