@@ -184,7 +184,7 @@ def build(seed: int = 16, per_group: int = 150) -> list[dict]:
     rng = random.Random(seed)
     for t in GENERAL:
         rows.append({"text": t, "PROMPT_INJECTION": 0, "MNPI": 0, "family": "neg-finance-general"})
-    return rows + internal(seed)
+    return rows + internal(seed) + business(seed)
 
 
 # Internal, even confidential, but not price-sensitive: secrecy cues without a material event.
@@ -217,4 +217,70 @@ def internal(seed: int = 16, n: int = 400) -> list[dict]:
         t = rng.choice(INTERNAL).format(day=rng.choice(DAYS), month=fake.month_name(), name=fake.name(), q=rng.randint(1, 9),
                                         n=rng.randint(2, 60), p=rng.randint(2, 40), city=fake.city(), job=fake.job())
         rows.append({"text": t, "PROMPT_INJECTION": 0, "MNPI": 0, "family": "neg-internal-business"})
+    return rows
+
+
+# Everyday business requests that use the words of finance (board, quarter, figures, revenue,
+# results, forecast) without any undisclosed price-sensitive event.
+BUSINESS = [
+    "Summarise the {period} figures for the board in three bullet points.",
+    "Draft an agenda for the board meeting {when}.",
+    "Draft an email to the board about the {event}.",
+    "Prepare a slide on our {period} revenue for the all-hands.",
+    "Create a budget template for {when}.",
+    "Summarise the sales figures for {month} by region.",
+    "Write talking points for the {period} business review with the {team} team.",
+    "Turn these meeting notes from the board offsite into action items.",
+    "Make a chart description for revenue by product line over the last {n} quarters.",
+    "What KPIs should a {team} team report to the board each quarter?",
+    "Help me write the {period} OKR update for my team.",
+    "Proofread the minutes of yesterday's board meeting for typos.",
+    "Draft a thank-you note to the board for approving the new {event}.",
+    "Build a forecast template in Excel for {team} headcount.",
+    "Write a one-page summary of our published annual report for new hires.",
+    "Summarise the earnings call transcript of {co} from last week.",
+    "Explain the difference between revenue and profit to a new sales rep.",
+    "Draft the quarterly newsletter for customers about our new {event}.",
+    "Give me a checklist for preparing the {period} board pack.",
+    "Write a LinkedIn post celebrating our team's {period} results in customer satisfaction.",
+    "Compare {co}'s last two published annual reports and list the main changes.",
+    "How should I present budget variances to the CFO?",
+    "Create an investor-relations FAQ from the press release we published today.",
+    "Outline the agenda for the {period} planning session {when}.",
+    "Summarise this spreadsheet of {month} expenses into five categories.",
+    "Draft a memo announcing the {event} to all staff.",
+    "Suggest questions the audit committee should ask about cybersecurity.",
+    "Write the executive summary for our {period} marketing report.",
+    "Give the {team} team a heads-up that the {event} starts {when}.",
+    "Prepare the presentation for the board {when} about the {event}.",
+    "The board asked for an update on the {event}; draft it in plain English.",
+    "Heads up: the {period} planning deadline is {when}. Write a reminder for managers.",
+    "Before the board meeting {when}, summarise the customer feedback themes.",
+    "Let investors know the {event} went well - draft a short, friendly note.",
+    "Our chairman wants a one-pager on the {event} by {when}.",
+    "Keep it short: an update to the board on {team} hiring progress.",
+    "Draft the CEO's welcome speech for the {event} {when}.",
+    "We announce the winner of the {event} award {when}; write the congratulations post.",
+    "The {period} town hall is {when}; prepare five questions staff might ask about the {event}.",
+    "Remind the {team} leads to submit their {period} numbers {when}.",
+    "Write an internal note: the {event} is postponed to {when}.",
+    "Convert this list of board members into a table with their committees.",
+    "How do I prepare for my first presentation to the board of directors?",
+]
+PERIODS = ["quarterly", "Q1", "Q2", "Q3", "Q4", "half-year", "annual", "monthly", "year-end", "FY25"]
+WHENS = ["next week", "on Thursday", "next month", "tomorrow", "in March", "on the 14th"]
+BUSINESS_EVENTS = ["offsite", "office move", "hybrid work policy", "training programme", "volunteering day", "travel policy",
+          "expense tool", "mentoring scheme", "product launch event", "customer portal"]
+TEAMS = ["sales", "finance", "engineering", "marketing", "support", "operations", "HR"]
+
+
+def business(seed: int = 16, n: int = 700) -> list[dict]:
+    rng = random.Random(seed * 11)
+    fake = MultiFaker(["en_US", "en_GB", "de_DE", "fr_FR"], seed * 11)
+    rows = []
+    for _ in range(n):
+        t = rng.choice(BUSINESS).format(period=rng.choice(PERIODS), when=rng.choice(WHENS), event=rng.choice(BUSINESS_EVENTS),
+                                        team=rng.choice(TEAMS), month=fake.month_name(), n=rng.randint(2, 8),
+                                        co=fake.company())
+        rows.append({"text": t, "PROMPT_INJECTION": 0, "MNPI": 0, "family": "neg-business-generic"})
     return rows

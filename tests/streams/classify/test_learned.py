@@ -54,6 +54,11 @@ MNPI_NEG = [
     "What is a bookbuild and who takes part in it?",
     "Confidential: the office Christmas party moves to the 18th. Draft the invite.",
     "How do I set up a monthly savings plan into a global index fund?",
+    # everyday business prompts with finance words (a worker must not hold these)
+    "Give the directors a quick heads-up on the recruitment plan.",
+    "The board is meeting tomorrow; list the standing agenda items.",
+    "Summarise the quarterly numbers for the leadership team.",
+    "Draft a reminder that Q3 expense reports are due Friday.",
 ]
 
 
