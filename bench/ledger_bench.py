@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ledger")
 
 from ledgergate.ledger import keys as lkeys  # noqa: E402
 from ledgergate.ledger.bundle import export, verify_bundle  # noqa: E402
-from ledgergate.ledger.sign import complete_record, derive_columns, encode_record  # noqa: E402
-from ledgergate.ledger.store import _INSERT_RECORDS, LedgerReader, LedgerWriter, _column_arrays, connect  # noqa: E402
 from ledgergate.ledger.ops import LedgerOps  # noqa: E402
+from ledgergate.ledger.sign import complete_record, derive_columns, encode_record  # noqa: E402
 from ledgergate.ledger.sources import verify_database  # noqa: E402
+from ledgergate.ledger.store import _INSERT_RECORDS, LedgerReader, LedgerWriter, _column_arrays, connect  # noqa: E402
 from ledgergate.ledger.trust import TrustAnchors  # noqa: E402
 from ledgergate.ledger.verify import default_workers  # noqa: E402
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import fastavro
-
 
 FORMAT = "ledgergate-bundle/2"
 FILES = ("records.avro", "context.avro", "statements.avro", "checkpoints.avro", "notes.json",
@@ -48,7 +48,8 @@ def _avro(path: Path) -> list[dict[str, Any]]:
     if not path.exists():  # a file format 1 did not have
         return []
     with open(path, "rb") as fh:
-        return list(fastavro.reader(fh))
+        # every file here is an Avro file of records: each datum is a dict
+        return [r for r in fastavro.reader(fh) if isinstance(r, dict)]
 
 
 def _tuples(envs: Any, place: bool = True) -> Iterator[RecordTuple]:
@@ -101,9 +102,10 @@ def _manifest(d: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise BundleError(f"{d} has no readable manifest.json: expected a directory written "
                           "by `ledgergate export`") from exc
-    if manifest.get("format") not in (FORMAT, FORMAT_V1):
-        raise BundleError(f"bundle format {manifest.get('format')!r} is not {FORMAT!r} (or "
-                          f"{FORMAT_V1!r}): upgrade ledgergate to read it")
+    if not isinstance(manifest, dict) or manifest.get("format") not in (FORMAT, FORMAT_V1):
+        got = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise BundleError(f"bundle format {got!r} is not {FORMAT!r} (or {FORMAT_V1!r}): "
+                          "upgrade ledgergate to read it")
     return manifest
 
 

@@ -7,7 +7,8 @@ crosses this boundary: findings carry types, offsets, scores and keyed hashes.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Finding fields that may be stored: everything but a raw value (there is none
 # in the Decision schema; this list keeps it that way if one is ever added).

@@ -21,10 +21,11 @@ import binascii
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -95,7 +96,7 @@ class Keyring:
     @classmethod
     def of(cls, private_keys: list[Ed25519PrivateKey] | None = None,
            public_keys: list[Ed25519PublicKey] | None = None,
-           active: Ed25519PrivateKey | None = None) -> "Keyring":
+           active: Ed25519PrivateKey | None = None) -> Keyring:
         """Build a keyring in memory (tests, tools). ``active`` defaults to the last private key."""
         pubs: dict[str, PublicKeyInfo] = {}
         for pk in private_keys or []:
@@ -113,7 +114,7 @@ class Keyring:
         return cls(pubs)
 
     @classmethod
-    def from_base64(cls, secret: Any) -> "Keyring":
+    def from_base64(cls, secret: Any) -> Keyring:
         """A signing keyring from a base64 raw 32-byte Ed25519 private key.
 
         ``secret`` is a ``str`` or anything with ``get_secret_value()`` (pydantic
@@ -165,14 +166,14 @@ class Keyring:
             return False
         return True
 
-    def with_public(self, infos: list[PublicKeyInfo]) -> "Keyring":
+    def with_public(self, infos: list[PublicKeyInfo]) -> Keyring:
         """A copy that also trusts ``infos`` (e.g. keys from a bundle's keys file)."""
         merged = dict(self.public)
         for info in infos:
             merged.setdefault(info.key_id, info)
         return Keyring(merged, self.active_id, self._active_private, self.endorsements)
 
-    def public_only(self) -> "Keyring":
+    def public_only(self) -> Keyring:
         """A verification-only copy (no private key)."""
         return Keyring(dict(self.public), endorsements=self.endorsements)
 
@@ -183,13 +184,13 @@ class Keyring:
             info = self.public[kid]
             created = None
             if info.created_us is not None:
-                created = datetime.fromtimestamp(info.created_us / 1e6, timezone.utc).isoformat()
+                created = datetime.fromtimestamp(info.created_us / 1e6, UTC).isoformat()
             out.append({"key_id": kid, "public_key": info.public_hex, "created": created,
                         "created_us": info.created_us, "active": kid == self.active_id})
         return out
 
     @classmethod
-    def from_manifest(cls, manifest: list[Mapping[str, Any]]) -> "Keyring":
+    def from_manifest(cls, manifest: list[Mapping[str, Any]]) -> Keyring:
         """A verification keyring from :meth:`public_manifest` output; ids are recomputed."""
         pubs: dict[str, PublicKeyInfo] = {}
         for entry in manifest:

@@ -16,8 +16,8 @@ then O(log n) per proof) stay linear instead of recursing per request.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .errors import ProofError
 
@@ -79,14 +79,14 @@ class Frontier:
         self._nodes: list[bytes | None] = list(nodes)
 
     @classmethod
-    def from_leaves(cls, leaves: Iterable[bytes]) -> "Frontier":
+    def from_leaves(cls, leaves: Iterable[bytes]) -> Frontier:
         """Rebuild the frontier from stored leaf hashes (writer start-up)."""
         f = cls()
         for h in leaves:
             f.append(h)
         return f
 
-    def copy(self) -> "Frontier":
+    def copy(self) -> Frontier:
         """A copy to stage a batch on, so a failed transaction leaves us untouched."""
         return Frontier(self.size, self._nodes)
 
@@ -324,7 +324,7 @@ class InclusionCache:
     proven: dict[tuple[int, int], bytes]
 
     @classmethod
-    def for_root(cls, tree_size: int, root: bytes) -> "InclusionCache":
+    def for_root(cls, tree_size: int, root: bytes) -> InclusionCache:
         return cls(tree_size, root, {})
 
     def verify(self, leaf: bytes, index: int, path: Sequence[bytes]) -> bool:

@@ -12,7 +12,8 @@ import io
 import json
 import re
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import fastavro
 from cryptography.exceptions import InvalidSignature

@@ -23,16 +23,17 @@ import binascii
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from datetime import UTC
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-
-from cryptography.hazmat.primitives import serialization
 
 from .errors import RecordError
 from .sign import KEY_ENDORSEMENT, RETENTION
@@ -168,9 +169,9 @@ class RetentionRule:
 
 
 def _iso(us: int) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(us / 1e6, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(us / 1e6, UTC).isoformat(timespec="seconds")
 
 
 def retention_entry(rule: RetentionRule, *, recorded_at_us: int) -> dict[str, Any]:

@@ -25,7 +25,8 @@ constraint. Files created with the old schema keep their constraints.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import duckdb
 
@@ -229,7 +230,7 @@ class LedgerWriter:
         rows: list[dict[str, Any]] = []
         results: list[AppendResult] = []
         seen: dict[str, AppendResult] = {}
-        for entry, rid in zip(entries, ids):
+        for entry, rid in zip(entries, ids, strict=True):
             done = seen.get(rid)
             if done is not None or rid in existing:
                 old_seq, old_leaf = (done.seq, done.leaf_hash) if done else existing[rid]

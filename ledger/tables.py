@@ -7,8 +7,9 @@ that they still agree. See store.py for why only two indexes exist.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import duckdb
 import numpy as np

@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -39,7 +40,7 @@ class TrustAnchors:
 
     @classmethod
     def of(cls, keyring: Keyring, source: str, *, checkpoint: str | None = None,
-           witnesses: tuple[notes.Verifier, ...] = ()) -> "TrustAnchors":
+           witnesses: tuple[notes.Verifier, ...] = ()) -> TrustAnchors:
         return cls(dict(keyring.public), source, checkpoint, witnesses)
 
 
@@ -83,7 +84,7 @@ class KeyChain:
         return s is not None and s < tree_size
 
 
-def step_keys(ctx: "Context") -> None:
+def step_keys(ctx: Context) -> None:
     """Build the key chain: trusted keys, then endorsements in ledger order."""
     chain = ctx.chain
     for kid, info in ctx.anchors.keys.items():
@@ -104,7 +105,7 @@ def step_keys(ctx: "Context") -> None:
                     "root of trust")
 
 
-def _endorse(ctx: "Context", seq: int, rec: Mapping[str, Any]) -> None:
+def _endorse(ctx: Context, seq: int, rec: Mapping[str, Any]) -> None:
     try:
         e: Endorsement = endorsement_from_json(rec.get("metadata") or {})
     except LedgerError as exc:
@@ -130,7 +131,7 @@ def _endorse(ctx: "Context", seq: int, rec: Mapping[str, Any]) -> None:
             f"{e.successor_key_id} (endorsed by {e.retiring_key_id} at seq {seq})")
 
 
-def unendorsed_message(ctx: "Context", kid: str, what: str) -> str:
+def unendorsed_message(ctx: Context, kid: str, what: str) -> str:
     """Why ``kid`` may not sign ``what``."""
     if kid in ctx.chain.since:
         return (f"{what} is signed by key {kid}, which was endorsed only at seq "
@@ -139,7 +140,7 @@ def unendorsed_message(ctx: "Context", kid: str, what: str) -> str:
             f"key ({ctx.anchors.source}): it was added without the retiring key's consent")
 
 
-def head_note_verifies(ctx: "Context", kid: str, note_text: str, size: int,
+def head_note_verifies(ctx: Context, kid: str, note_text: str, size: int,
                        root: bytes) -> str | None:
     """None if the checkpoint's C2SP note is signed by ``kid`` and states (size, root)."""
     try:
@@ -155,7 +156,7 @@ def head_note_verifies(ctx: "Context", kid: str, note_text: str, size: int,
     return None
 
 
-def step_witnesses(ctx: "Context") -> None:
+def step_witnesses(ctx: Context) -> None:
     """Each required witness must have cosigned a checkpoint the tree reproduces; the
     anchor moves back to the largest one every witness cosigned."""
     if not ctx.anchors.witnesses:
@@ -170,7 +171,7 @@ def step_witnesses(ctx: "Context") -> None:
         ctx.anchor = (witnessed, roots.get(witnessed, merkle.EMPTY_ROOT))
 
 
-def _witnessed_size(ctx: "Context", w: notes.Verifier) -> int:
+def _witnessed_size(ctx: Context, w: notes.Verifier) -> int:
     best = 0
     good = {s for s, _, _ in ctx.heads}
     for size, note_body in ctx.head_bodies.items():
@@ -195,7 +196,7 @@ def _witnessed_size(ctx: "Context", w: notes.Verifier) -> int:
     return best
 
 
-def trusted_checkpoint(ctx: "Context") -> tuple[int, bytes] | None:
+def trusted_checkpoint(ctx: Context) -> tuple[int, bytes] | None:
     """Parse and authenticate the trusted checkpoint; None (with a problem) if it fails."""
     text = ctx.anchors.checkpoint
     if text is None:
@@ -222,7 +223,7 @@ def trusted_checkpoint(ctx: "Context") -> tuple[int, bytes] | None:
     return cp.tree_size, cp.root_hash
 
 
-def step_trusted_checkpoint(ctx: "Context") -> None:
+def step_trusted_checkpoint(ctx: Context) -> None:
     """The evidence must be a consistent extension of the trusted checkpoint."""
     tc = trusted_checkpoint(ctx)
     if tc is None:

@@ -28,7 +28,8 @@ unsampled record.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from . import merkle
 from .evidence import CheckpointLike, Evidence, FullTree, PrunedLike, RecordTuple
@@ -136,7 +137,7 @@ def _full_tree(ctx: Context, tree: FullTree) -> None:
 def _proven_tree(ctx: Context) -> None:
     heads = ctx.heads
     ok = True
-    for (m, rm, _), (n, rn, _) in zip(heads, heads[1:]):
+    for (m, rm, _), (n, rn, _) in zip(heads, heads[1:], strict=False):
         if m == 0:
             continue
         proof = ctx.tree.consistency(m, heads[-1][0])

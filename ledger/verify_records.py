@@ -9,14 +9,15 @@ signature), ``unendorsed-key`` (a key without an endorsement chain).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from . import merkle
 from .evidence import FullTree, RecordTuple
 from .findings import Problem
 from .sigcheck import LazySig, SigChecker, column_mismatches, signature_sample
-from .sign import KEY_ENDORSEMENT, RETENTION, ZERO_HASH_HEX, audit_header, decode_record
+from .sign import RETENTION, ZERO_HASH_HEX, audit_header, decode_record
 from .statements import parse_retention
 from .trust import unendorsed_message
 from .verify_context import Context
@@ -118,17 +119,17 @@ def step_records(ctx: Context) -> None:
     try:
         it = iter(ctx.ev.records)
         while True:
-            batch = [r for _, r in zip(range(ctx.chunk), it)]
+            batch = [r for _, r in zip(range(ctx.chunk), it, strict=False)]
             if not batch:
                 break
             heads = [_header(r[1]) for r in batch]  # parsed once per record
             if ctx.ev.source == "bundle":  # a bundle's records are placed by their signed seq
-                batch = [(h[2] if h else -1, *r[1:]) for h, r in zip(heads, batch)]
+                batch = [(h[2] if h else -1, *r[1:]) for h, r in zip(heads, batch, strict=True)]
             due = [i for i, r in enumerate(batch)
                    if not 0 <= r[0] < anchor or r[0] in walk.sample]
             oks = checker.check([(batch[i][3], batch[i][1], batch[i][2]) for i in due])
             ctx.rep.signatures_checked += len(due)
-            _batch(ctx, walk, batch, heads, dict(zip(due, oks)))
+            _batch(ctx, walk, batch, heads, dict(zip(due, oks, strict=True)))
     finally:
         checker.close()
     ctx.rep.signatures_checked += walk.count[0]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ledger_testkit import LEDGER_ID, T0, make_entry  # noqa: E402
 from ledgergate.ledger import keys as lkeys  # noqa: E402
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, connect  # noqa: E402
+
+from ledger_testkit import LEDGER_ID, T0, make_entry  # noqa: E402
 
 
 @pytest.fixture

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ledgergate.ledger import keys as lkeys
-from ledgergate.ledger.store import LedgerReader, LedgerWriter, connect
 from ledgergate.ledger.sources import verify_database
+from ledgergate.ledger.store import LedgerReader
 from ledgergate.ledger.trust import TrustAnchors
 from ledgergate.ledger.verify import VerifyReport
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from test_service import decision, publish
 
 from ledgergate.broker import ensure_topics, free_port, port_open, topic_specs
 from ledgergate.config import load_settings
@@ -31,7 +32,6 @@ from ledgergate.ledger import keys
 from ledgergate.schemas import codec
 
 from support import start_cli, stop_proc, wait_for, write_config
-from test_service import decision, publish
 
 WITNESS = "auditor.example/w1"
 ORIGIN = "ledgergate/demo"  # the built-in config's ledger_id
@@ -324,7 +324,7 @@ def _period(p: Pipeline) -> tuple[str, str, int, int]:
     lo, hi = con.execute("SELECT min(seq), max(seq) FROM records WHERE recorded_at_us >= ? AND "
                          "recorded_at_us < ?", [t[100], t[200]]).fetchone()
     con.close()
-    iso = [dt.datetime.fromtimestamp(t[s] / 1e6, dt.timezone.utc).isoformat() for s in (100, 200)]
+    iso = [dt.datetime.fromtimestamp(t[s] / 1e6, dt.UTC).isoformat() for s in (100, 200)]
     return iso[0], iso[1], lo, hi
 
 

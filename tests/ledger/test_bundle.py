@@ -9,12 +9,13 @@ from typing import Any
 import fastavro
 import pytest
 
-from ledger_testkit import T0
 from ledgergate.ledger import keys as lkeys
 from ledgergate.ledger import merkle
 from ledgergate.ledger.bundle import export, prove, verify_bundle
 from ledgergate.ledger.errors import NotFoundError
 from ledgergate.ledger.sign import decode_checkpoint
+
+from ledger_testkit import T0
 
 N = 60
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from ledgergate.config import load_settings
 from ledgergate.broker import ensure_topics, topic_specs
+from ledgergate.config import load_settings
 from ledgergate.ledger import keys
 from ledgergate.ledger.client import DirectLedger, ServiceLedger, open_ledger
 from ledgergate.schemas import codec
