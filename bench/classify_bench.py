@@ -34,16 +34,16 @@ def _score(score_py: Path, gold: Path, preds: list[dict]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _vanilla(rows: list[dict]) -> tuple[float, list[dict]]:
+def _vanilla(rows: list[dict]) -> tuple[float, float, list[dict]]:
     from presidio_anonymizer import AnonymizerEngine
 
     analyzer = build_analyzer(default_recognizers=True)
     anonymizer = AnonymizerEngine()
     analyzer.analyze("warm up John Smith", language="en")
     wanted = set(ENTITY_TYPES)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     results = [analyzer.analyze(r["text"], language="en", score_threshold=0.5) for r in rows]
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     preds = []
     for r, res in zip(rows, results, strict=True):
         ents = [x for x in res if x.entity_type in wanted]
@@ -54,43 +54,46 @@ def _vanilla(rows: list[dict]) -> tuple[float, list[dict]]:
             "entities": [{"type": x.entity_type, "start": x.start, "end": x.end} for x in ents],
             "redacted_text": red,
         })
-    return len(rows) / dt, preds
+    return len(rows) / dt, len(rows) / cpu, preds
 
 
 # What a worker asks for when its policy uses no PII/PHI rule: no spaCy at all.
 PATTERN_ONLY = frozenset({"SECRET", "SOURCE_CODE", "PROMPT_INJECTION", "MNPI"})
 
 
-def _ours(rows: list[dict]) -> tuple[float, list[dict]]:
+def _ours(rows: list[dict]) -> tuple[float, float, list[dict]]:
     clf = build_classifier()
     clf.classify("warm up John Smith")
     texts = [r["text"] for r in rows]
     t0 = time.perf_counter()
     clf.classify_batch(texts, PATTERN_ONLY)
     dt_pat = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     clf.classify_batch(texts)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"worker per-prompt cost: {dt / len(rows) * 1000:.2f} ms all categories (NER), "
           f"{dt_pat / len(rows) * 1000:.2f} ms pattern-only ({', '.join(sorted(PATTERN_ONLY))})")
     # Quality run includes redaction (type_tag) exactly as the CLI produces it.
     preds = list(predict_lines(clf, rows, hash_key=b"bench"))
-    return len(rows) / dt, preds
+    return len(rows) / dt, len(rows) / cpu, preds
 
 
 def main(argv: list[str]) -> int:
     gold = Path(argv[1]) if len(argv) > 1 and not argv[1].startswith("--") else EVAL / "classify-dev.jsonl"
     score_py = Path(argv[argv.index("--score") + 1]) if "--score" in argv else EVAL / "score.py"
     rows = [json.loads(l) for l in gold.read_text(encoding="utf-8").splitlines() if l.strip()]
-    v_rate, v_preds = _vanilla(rows)
-    o_rate, o_preds = _ours(rows)
+    v_rate, v_cpu, v_preds = _vanilla(rows)
+    o_rate, o_cpu, o_preds = _ours(rows)
     v, o = _score(score_py, gold, v_preds), _score(score_py, gold, o_preds)
     print(f"dev set: {len(rows)} prompts ({gold})")
     print(f"{'':22}{'vanilla presidio':>18}{'ledgergate':>14}")
-    print(f"{'docs/s':22}{v_rate:>18.1f}{o_rate:>14.1f}")
+    print(f"{'docs/s (wall)':22}{v_rate:>18.1f}{o_rate:>14.1f}")
+    print(f"{'docs/s (CPU time)':22}{v_cpu:>18.1f}{o_cpu:>14.1f}")
     for k in ("macro_f1", "entity_f1", "leak_rate"):
         print(f"{k:22}{v[k]:>18.4f}{o[k]:>14.4f}")
-    print(f"throughput ratio (ours / vanilla): {o_rate / v_rate:.2f}x")
+    # Wall time swings with the other processes on a shared machine between the two phases;
+    # CPU time of this process does not, so its ratio is the one to compare across runs.
+    print(f"throughput ratio (ours / vanilla): {o_cpu / v_cpu:.2f}x by CPU time, {o_rate / v_rate:.2f}x by wall time")
     return 0
 
 

@@ -26,6 +26,12 @@ class HealthTermDetector:
     terms: frozenset[str]
     name: str = "phi-vocabulary"
     needs_doc: bool = False
+    # First words of the terms: most words start none, so their n-grams are never built.
+    heads: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.heads:
+            object.__setattr__(self, "heads", frozenset(t.split()[0] for t in self.terms))
 
     @property
     def categories(self) -> frozenset[str]:
@@ -36,6 +42,9 @@ class HealthTermDetector:
         out: list[Span] = []
         i = 0
         while i < len(words):
+            if words[i][0] not in self.heads:
+                i += 1
+                continue
             for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
                 phrase = " ".join(w for w, _, _ in words[i:i + n])
                 if phrase in self.terms:
