@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ledgergate.streams.classify import engine
 from ledgergate.streams.classify.engine import Classifier, ClassifyError, Span, register
 from ledgergate.streams.classify.redact import redact, value_hash
 
@@ -61,7 +62,10 @@ def test_unknown_operator_names_the_value():
         redact(TEXT, [EMAIL], {"EMAIL_ADDRESS": "blur"}, hash_key=KEY)
 
 
-def test_register_twice_raises():
+def test_register_twice_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a private copy of the registry: a dummy left registered would break every later
+    # build_classifier() in this process (it creates every registered detector)
+    monkeypatch.setattr(engine, "_REGISTRY", dict(engine._REGISTRY))
     register("test-dup-detector", lambda a: None)
     with pytest.raises(ClassifyError, match="test-dup-detector"):
         register("test-dup-detector", lambda a: None)
