@@ -159,6 +159,8 @@ def run_demo(workdir: Path) -> int:
             result = led.verify()
             say(f"\nverify: {'INTACT' if result.get('ok') else 'TAMPERED'} — "
                 f"{result.get('records')} records, {result.get('checkpoints')} checkpoints")
+            say(f"  signature mode: {result.get('signature_mode_text') or result.get('signature_mode')}")
+            say(f"  trust anchor: {(result.get('assurance') or {}).get('trust_anchor')}")
             for p in result.get("problems", []):
                 say(f"  {p}")
             today = dt.datetime.now(dt.UTC).date()
