@@ -89,7 +89,7 @@ def aba_routing_ok(digits: str) -> bool:
     if len(digits) != 9 or not digits.isdigit():
         return False
     w = (3, 7, 1) * 3
-    return sum(int(c) * k for c, k in zip(digits, w)) % 10 == 0
+    return sum(int(c) * k for c, k in zip(digits, w, strict=True)) % 10 == 0
 
 
 def public_ip(value: str) -> bool:

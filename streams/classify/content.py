@@ -217,9 +217,9 @@ def find_code(text: str, doc: object | None = None) -> list[Span]:
     for m in _BACKTICK.finditer(text):
         if _score_lines([m.group(1)])[0] >= 2:
             return [_span("SOURCE_CODE", m.start(), m.end(), 0.7, "code-inline")]
-    m = _INLINE_CMD.search(text)
-    if m:
-        return [_span("SOURCE_CODE", m.start(), m.end(), 0.7, "code-command")]
+    cmd = _INLINE_CMD.search(text)
+    if cmd:
+        return [_span("SOURCE_CODE", cmd.start(), cmd.end(), 0.7, "code-command")]
     return []
 
 

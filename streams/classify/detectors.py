@@ -46,7 +46,9 @@ BUILTINS: dict[str, Callable[[Any], Any]] = {
     "phi": lambda a: FunctionDetector("phi", frozenset({"PHI"}), content.find_phi, with_doc=True),
     "phi-vocabulary": health.health_terms,
     "mnpi": lambda a: FunctionDetector("mnpi", frozenset({"MNPI"}), content.find_mnpi, with_doc=True),
-    "source-code": lambda a: FunctionDetector("source-code", frozenset({"SOURCE_CODE"}), content.find_code, with_doc=True),
+    "source-code": lambda a: FunctionDetector(
+        "source-code", frozenset({"SOURCE_CODE"}), content.find_code, with_doc=True
+    ),
     "prompt-injection": lambda a: FunctionDetector(
         "prompt-injection", frozenset({"PROMPT_INJECTION"}), content.find_injection, with_doc=True
     ),

@@ -1,7 +1,8 @@
 """Prompt classification core: spans, the detector plug-in protocol, the registry, the classifier.
 
 Everything here is pure except :func:`build_analyzer`, the one place that loads spaCy and
-builds the Presidio ``AnalyzerEngine`` (``build.build_classifier`` adds the built-in detectors). The classifier runs cheap regex detectors on every
+builds the Presidio ``AnalyzerEngine`` (``build.build_classifier`` adds the built-in detectors).
+The classifier runs cheap regex detectors on every
 text and spaCy NER (batched with ``nlp.pipe``) only on the lines that could hold a name.
 """
 
@@ -235,7 +236,7 @@ class Classifier:
         docs: list[Any | None] = [None] * len(texts)
         # Only NER is needed: the parser/tagger/lemmatizer are most of spaCy's cost.
         disable = [p for p in self._nlp.pipe_names if p not in ("tok2vec", "ner")]
-        for i, doc in zip(idx, self._nlp.pipe((views[i] for i in idx), batch_size=64, disable=disable)):
+        for i, doc in zip(idx, self._nlp.pipe((views[i] for i in idx), batch_size=64, disable=disable), strict=True):
             docs[i] = doc
         return docs
 
@@ -266,7 +267,7 @@ class Classifier:
         active = self._active(needed)
         docs = self._docs(texts, active)
         results = []
-        for text, doc in zip(texts, docs):
+        for text, doc in zip(texts, docs, strict=True):
             raw: list[Span] = []
             for d in active:
                 raw.extend(d.detect(text, doc if d.needs_doc else None))

@@ -30,7 +30,7 @@ def predict_lines(classifier: Classifier, lines: Iterable[dict], *, hash_key: by
                     f"bad input line {str(row)[:80]!r}; expected an object with an 'id' and a string 'text'"
                 )
         results = classifier.classify_batch([r["text"] for r in chunk], needed)
-        for row, res in zip(chunk, results):
+        for row, res in zip(chunk, results, strict=True):
             ents = res.entities()
             red, _ = redact(row["text"], ents, {}, hash_key=hash_key)
             yield {

@@ -308,7 +308,7 @@ _ADDRESS_END = re.compile(r"[A-Z]{2}(?: \d{5}(?:-\d{4})?)?$")
 
 def find_addresses(text: str) -> list[Span]:
     """US street addresses: number, street name, USPS suffix, optional unit, city, state, ZIP."""
-    out = []
+    out: list[Span] = []
     pos = 0
     while True:
         m = _ADDRESS.search(text, pos)

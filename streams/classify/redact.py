@@ -83,12 +83,14 @@ def redact(
     if not kept:
         return text, []
     repl = [
-        Replacement(s, _replacement(operators.get(s.entity_type, default_operator), s, text[s.start:s.end], bytes(hash_key)))
+        Replacement(s, _replacement(operators.get(s.entity_type, default_operator), s, text[s.start:s.end],
+                                    bytes(hash_key)))
         for s in kept
     ]
     # presidio-anonymizer applies the replacements; each span gets its own entity label so
     # the per-span value computed above is what goes in.
-    results = [RecognizerResult(entity_type=f"S{i}", start=r.span.start, end=r.span.end, score=r.span.score) for i, r in enumerate(repl)]
+    results = [RecognizerResult(entity_type=f"S{i}", start=r.span.start, end=r.span.end, score=r.span.score)
+               for i, r in enumerate(repl)]
     ops = {f"S{i}": OperatorConfig("replace", {"new_value": r.text}) for i, r in enumerate(repl)}
     out = _ENGINE.anonymize(text=text, analyzer_results=results, operators=ops)
     return out.text, repl

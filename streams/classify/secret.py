@@ -150,7 +150,8 @@ class SecretDetector:
                 add(m.start(1), m.end(1), 0.9, "connection-string")
         for m in _CLI_FLAG.finditer(text):
             val = m.group(1).rstrip(".,;")
-            if not val.startswith(("-", "$")) and _credential_like(val, "password", text[max(0, m.start() - 40):m.end()]):
+            context = text[max(0, m.start() - 40):m.end()]
+            if not val.startswith(("-", "$")) and _credential_like(val, "password", context):
                 add(m.start(1), m.start(1) + len(val), 0.8, "cli-flag")
         for m in _USER_SLASH.finditer(text):
             val = m.group(1).rstrip(".,;")
