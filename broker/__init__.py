@@ -7,7 +7,7 @@ broker from here; it depends only on ``config`` (topic names) and ``errors``.
 from __future__ import annotations
 
 from .admin import ensure_topics, topic_specs
-from .connect import free_port, port_open, start_when_reachable
+from .connect import follow_from_start, free_port, port_open, start_when_reachable
 from .embedded import EmbeddedBroker, die_with_parent, tansu_binary
 from .errors import BrokerError
 
@@ -16,6 +16,7 @@ __all__ = [
     "EmbeddedBroker",
     "die_with_parent",
     "ensure_topics",
+    "follow_from_start",
     "free_port",
     "port_open",
     "start_when_reachable",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 log = logging.getLogger("ledgergate.broker")
@@ -40,3 +42,23 @@ async def start_when_reachable(client: Any, what: str, stop: asyncio.Event | Non
             log.warning("%s: broker not reachable yet (%r); retrying", what, exc)
             await asyncio.sleep(retry_s)
     return False
+
+
+async def follow_from_start(bootstrap: str, topic: str, what: str, handle: Callable[[Any], None]) -> None:
+    """Hand every record of a one-partition topic to ``handle``, from the start, forever.
+
+    A plain consumer with no group: every process must see every record (a group
+    would split the topic between them). This is how policy bundles and human
+    facts reach each worker. ``handle`` deals with its own bad records.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await start_when_reachable(consumer, what)
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        async for msg in consumer:
+            handle(msg)
+    finally:
+        await consumer.stop()

@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ledgergate.broker import start_when_reachable
+from ledgergate.broker import follow_from_start
 from ledgergate.broker.config import Topics
 from ledgergate.config import Settings
 from ledgergate.schemas.codec import SchemaError, default_codec
@@ -193,25 +192,15 @@ def judging_agent(judge: Judge, sender: DecisionSender, state: WorkerState, metr
 
 
 async def follow_policies(bootstrap: str, topic: str, policies: PolicyRegistry) -> None:
-    """Read the compacted policies topic from the start, forever, outside the group.
+    """Read the compacted policies topic from the start, forever: every worker sees every bundle."""
 
-    Every worker must see every bundle, so this is a plain consumer with no
-    group (a group would split the topic between workers).
-    """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await start_when_reachable(consumer, "policies consumer")
-    try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        async for msg in consumer:
-            try:
-                policies.offer_json(msg.value)
-            except PolicyUpdateError as exc:
-                log.error("policies[%d]@%d rejected: %s", msg.partition, msg.offset, exc)
-    finally:
-        await consumer.stop()
+    def offer(msg: Any) -> None:
+        try:
+            policies.offer_json(msg.value)
+        except PolicyUpdateError as exc:
+            log.error("policies[%d]@%d rejected: %s", msg.partition, msg.offset, exc)
+
+    await follow_from_start(bootstrap, topic, "policies consumer", offer)
 
 
 def consumer_lag(app: faust.App, state: WorkerState, topics: frozenset[str]) -> dict[tuple[str, int], int]:

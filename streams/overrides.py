@@ -13,9 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from ledgergate.broker import start_when_reachable
+from ledgergate.broker import follow_from_start
 from ledgergate.governance.state import GovernanceBook, apply_override, override_for, request_hash, stamp
 from ledgergate.schemas.codec import Codec, SchemaError
 
@@ -51,18 +49,12 @@ class OverrideHook:
 
 async def follow_governance(bootstrap: str, topic: str, hook: OverrideHook, codec: Codec) -> None:
     """Read every GovernanceEvent from the start, forever, into ``hook`` (a bad record is skipped)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await start_when_reachable(consumer, "governance consumer")
-    try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        async for msg in consumer:
-            try:
-                hook.offer(codec.decode(msg.value, expect="GovernanceEvent")[1])
-            except SchemaError as exc:
-                log.error("%s[%d]@%d is not a GovernanceEvent, skipped: %s", msg.topic, msg.partition,
-                          msg.offset, exc)
-    finally:
-        await consumer.stop()
+
+    def offer(msg: Any) -> None:
+        try:
+            hook.offer(codec.decode(msg.value, expect="GovernanceEvent")[1])
+        except SchemaError as exc:
+            log.error("%s[%d]@%d is not a GovernanceEvent, skipped: %s", msg.topic, msg.partition,
+                      msg.offset, exc)
+
+    await follow_from_start(bootstrap, topic, "governance consumer", offer)
