@@ -18,10 +18,7 @@ FUNCTION_LINES = 60
 
 DATA_TABLES = {"ledgergate.streams.classify.content"}
 # module (or module:function) -> why it is still over
-PENDING: dict[str, str] = {
-    "ledgergate.streams.classify.person": "issue #16 (detection) is reworking the person detector",
-    "ledgergate.streams.classify.person:detect": "issue #16 (detection) is reworking the person detector",
-}
+PENDING: dict[str, str] = {}
 
 
 def _sizes() -> tuple[dict[str, int], dict[str, int]]:
