@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import ast
 
-import pytest
-
 from test_layering import module_files
 
 MODULE_LINES = 400
 FUNCTION_LINES = 60
 
 DATA_TABLES = {"ledgergate.streams.classify.content"}
-# module (or module:function) -> why it is still over
-PENDING: dict[str, str] = {}
 
 
 def _sizes() -> tuple[dict[str, int], dict[str, int]]:
@@ -36,18 +32,11 @@ MODULES, FUNCTIONS = _sizes()
 
 
 def test_modules_are_short() -> None:
-    over = {m: n for m, n in MODULES.items() if n > MODULE_LINES and m not in DATA_TABLES | set(PENDING)}
+    over = {m: n for m, n in MODULES.items() if n > MODULE_LINES and m not in DATA_TABLES}
     assert over == {}
 
 
 def test_functions_are_short() -> None:
     over = {f: n for f, n in FUNCTIONS.items()
-            if n > FUNCTION_LINES and f not in PENDING and f.partition(":")[0] not in DATA_TABLES}
+            if n > FUNCTION_LINES and f.partition(":")[0] not in DATA_TABLES}
     assert over == {}
-
-
-@pytest.mark.parametrize("name", sorted(PENDING))
-def test_a_pending_exception_is_still_needed(name: str) -> None:
-    size = FUNCTIONS.get(name) if ":" in name else MODULES.get(name)
-    limit = FUNCTION_LINES if ":" in name else MODULE_LINES
-    assert size is not None and size > limit, f"{name} is within the limits now: drop it from PENDING"
