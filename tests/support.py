@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def write_config(directory: Path, *, bootstrap: str, prefix: str, group: str | None = None,
@@ -71,3 +75,29 @@ def wait_for(predicate, timeout: float, what: str, proc=None, log: Path | None =
 
 # the shared folder sits beside the repository (../shared), in CI as here
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@contextmanager
+def running_stack(directory: Path, *, bootstrap: str, tag: str) -> Iterator[tuple[Any, Path, Any, Any]]:
+    """The whole `ledgergate up` stack (ledger service, worker, proxy) on a test broker, with the
+    fake upstream: yields (settings, config path, fake upstream, httpx client on the proxy)."""
+    import httpx
+
+    from ledgergate.broker import free_port
+    from ledgergate.config import load_settings
+    from ledgergate.devstack.demo import prepare_keys
+    from ledgergate.devstack.fakeupstream import fake_upstream
+    from ledgergate.devstack.supervisor import Stack
+
+    with fake_upstream() as up:
+        cfg = write_config(directory, bootstrap=bootstrap, prefix=f"{tag}{uuid.uuid4().hex[:6]}",
+                           upstream_url=up.base_url, proxy_port=free_port())
+        settings = load_settings(cfg)
+        prepare_keys(settings)
+        st = Stack(settings, cfg, directory, say=lambda s: None)
+        st.start()
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{settings.proxy.port}", timeout=30) as client:
+                yield settings, cfg, up, client
+        finally:
+            st.stop()

@@ -4,7 +4,6 @@ proxy as real processes (`ledgergate up`'s supervisor), only the LLM upstream fa
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,33 +12,17 @@ import httpx
 import pytest
 
 from ledgergate.broker import free_port
-from ledgergate.config import load_settings
-from ledgergate.devstack.fakeupstream import fake_upstream
-from ledgergate.devstack.supervisor import Stack
 from ledgergate.ledger.client import open_ledger
 from ledgergate.proxy.devissuer import dev_token
 
-from support import wait_for, write_config
+from support import running_stack, wait_for
 
 
 @pytest.fixture(scope="module")
 def stack(broker, tmp_path_factory) -> Iterator[tuple[Any, Any, httpx.Client]]:
-    from ledgergate.devstack.demo import prepare_keys
-
-    d = tmp_path_factory.mktemp("e2e")
-    with fake_upstream() as up:
-        prefix = f"e{uuid.uuid4().hex[:6]}"
-        cfg = write_config(d, bootstrap=broker.bootstrap, prefix=prefix, upstream_url=up.base_url,
-                           proxy_port=free_port())
-        settings = load_settings(cfg)
-        prepare_keys(settings)
-        st = Stack(settings, cfg, d, say=lambda s: None)
-        st.start()
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{settings.proxy.port}", timeout=30) as client:
-                yield settings, up, client
-        finally:
-            st.stop()
+    with running_stack(tmp_path_factory.mktemp("e2e"), bootstrap=broker.bootstrap, tag="e") as (
+            settings, cfg, up, client):
+        yield settings, up, client
 
 
 def _auth(settings: Any, person: str, roles: tuple[str, ...] = ("analyst",), tenant: str = "acme",

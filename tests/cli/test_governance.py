@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,14 +26,10 @@ from typing import Any
 import httpx
 import pytest
 
-from ledgergate.broker import free_port
-from ledgergate.config import load_settings
-from ledgergate.devstack.fakeupstream import fake_upstream
-from ledgergate.devstack.supervisor import Stack
 from ledgergate.ledger.client import open_ledger
 from ledgergate.proxy.devissuer import dev_token
 
-from support import wait_for, write_config
+from support import running_stack, wait_for
 
 AWS = "debug: aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8hT4vB2s key AKIAZ7QW3RTY5UIOPL2K"
 H = 3600
@@ -42,21 +37,9 @@ H = 3600
 
 @pytest.fixture(scope="module")
 def stack(broker, tmp_path_factory) -> Iterator[tuple[Any, Path, httpx.Client]]:
-    from ledgergate.devstack.demo import prepare_keys
-
-    d = tmp_path_factory.mktemp("governance")
-    with fake_upstream() as up:
-        cfg = write_config(d, bootstrap=broker.bootstrap, prefix=f"g{uuid.uuid4().hex[:6]}",
-                           upstream_url=up.base_url, proxy_port=free_port())
-        settings = load_settings(cfg)
-        prepare_keys(settings)
-        st = Stack(settings, cfg, d, say=lambda s: None)
-        st.start()
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{settings.proxy.port}", timeout=30) as client:
-                yield settings, cfg, client
-        finally:
-            st.stop()
+    with running_stack(tmp_path_factory.mktemp("governance"), bootstrap=broker.bootstrap, tag="g") as (
+            settings, cfg, up, client):
+        yield settings, cfg, client
 
 
 def token(settings: Any, person: str, *roles: str) -> str:
