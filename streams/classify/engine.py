@@ -166,6 +166,20 @@ def ner_view(text: str) -> str | None:
     return "".join(chars)
 
 
+def ner_only(nlp: Any) -> list[str]:
+    """The pipes of ``nlp`` to disable so that only NER (and what it listens to) runs.
+
+    Only ``doc.ents`` is read. In the small English model NER embeds tokens with its own
+    internal tok2vec; the shared ``tok2vec`` pipe feeds only the tagger and parser, so it is
+    disabled too (a third of the cost, same entities). A model whose NER listens to a shared
+    embedding layer (``listening_components``) keeps that layer.
+    """
+    if "ner" not in nlp.pipe_names:
+        raise ClassifyError(f"spaCy pipeline {nlp.pipe_names} has no 'ner' pipe; expected a model with NER")
+    feeds_ner = {name for name, pipe in nlp.pipeline if "ner" in getattr(pipe, "listening_components", ())}
+    return [name for name in nlp.pipe_names if name != "ner" and name not in feeds_ner]
+
+
 # ----------------------------------------------------------------------------- classifier
 
 
@@ -212,8 +226,10 @@ class Classifier:
         self.detectors = tuple(detectors)
         self.score_threshold = score_threshold
         self._nlp = None
+        self._ner_off: list[str] = []
         if analyzer is not None:
             self._nlp = analyzer.nlp_engine.nlp["en"]
+            self._ner_off = ner_only(self._nlp)
 
     # -- selection
     def _active(self, needed: frozenset[str] | None) -> list[Detector]:
@@ -234,9 +250,8 @@ class Classifier:
         views = [ner_view(t) for t in texts]
         idx = [i for i, v in enumerate(views) if v is not None]
         docs: list[Any | None] = [None] * len(texts)
-        # Only NER is needed: the parser/tagger/lemmatizer are most of spaCy's cost.
-        disable = [p for p in self._nlp.pipe_names if p not in ("tok2vec", "ner")]
-        for i, doc in zip(idx, self._nlp.pipe((views[i] for i in idx), batch_size=64, disable=disable), strict=True):
+        views_in = (views[i] for i in idx)
+        for i, doc in zip(idx, self._nlp.pipe(views_in, batch_size=64, disable=self._ner_off), strict=True):
             docs[i] = doc
         return docs
 
