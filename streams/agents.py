@@ -2,8 +2,9 @@
 
 The agents are thin loops: take the events that are ready (``take_ready``),
 hand their bytes to :class:`ledgergate.streams.judge.Judge` (decode → one
-batched classifier pass → decide → encode), queue the decisions on the
-producer and wait for their delivery; only then are the batch's events acked
+batched classifier pass → decide → encode), send the decisions
+(``streams/sender.py``: one record batch per topic partition) and wait for
+their delivery; only then are the batch's events acked
 (their offsets may be committed), and one whose decision was not delivered is
 dead-lettered. Backpressure is the broker's: unread events wait in their
 topic, and the agent takes the next batch only when it is done with this one.
@@ -13,8 +14,9 @@ with its topic/partition/offset and the error, an enforce caller gets a
 fail-closed block, and the loop carries on.
 
 Held (enforce) requests have their own topic and agent. Both agents share one
-event loop; the observe agent yields to it between small batches, so a held
-request waits for at most one observe batch, never for the backlog.
+event loop; the observe agent yields to it between batches it sizes to about
+10 ms of judging, so a held request waits for at most one such slice, never
+for the backlog.
 
 Delivery is at least once (the embedded broker has no idempotent producer);
 consumers downstream (the proxy's waiter, the ledger sink) are idempotent by
@@ -23,45 +25,38 @@ request id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import faust
 
 from ledgergate.broker import follow_from_start
-from ledgergate.broker.config import Topics
 from ledgergate.config import Settings
 from ledgergate.schemas.codec import SchemaError, default_codec
 from ledgergate.schemas.store import SchemaResolver, WriterSchemas
 from ledgergate.streams import transport
-from ledgergate.streams.batching import take_ready
-from ledgergate.streams.judge import Judge, Judged
+from ledgergate.streams.batching import OBSERVE_BUDGET_S, BatchBudget, take_ready
+from ledgergate.streams.judge import Judge
 from ledgergate.streams.metrics import WorkerMetrics
 from ledgergate.streams.overrides import OverrideHook, follow_governance
 from ledgergate.streams.policy.registry import PolicyRegistry, PolicyUpdateError
+from ledgergate.streams.sender import DecisionSender, WorkerState
+
+__all__ = ["DecisionSender", "WorkerState", "build_app", "judging_agent", "make_app"]
 
 log = logging.getLogger("ledgergate.worker")
 
 # events judged together (one classifier pass). A batch is whatever is ready, never
-# waited for. A held request waits at most one observe batch (≈ 0.7 ms an event of
-# pattern-only text, ≈ 7 ms with NER), so observe batches stay small; held batches
-# can be larger: nothing else waits behind them.
+# waited for. A held request waits at most one observe batch, so observe batches are
+# sized by time (streams/batching.py: ≈ OBSERVE_BUDGET_S of judging, learned from the
+# batches before), between these bounds; held batches have a fixed cap: nothing else
+# waits behind them.
 HELD_BATCH_MAX = 8
-OBSERVE_BATCH_MAX = 4
-
-
-class WorkerState:
-    """What the worker has done, for readiness, the bench and the lag metric."""
-
-    def __init__(self) -> None:
-        self.decided = 0
-        self.dead_lettered = 0
-        self.assigned = asyncio.Event()
-        # (topic, partition) -> the next offset this worker has not judged yet
-        self.next_offset: dict[tuple[str, int], int] = {}
+OBSERVE_BATCH_MIN = 2
+OBSERVE_BATCH_MAX = 64
 
 
 def make_app(settings: Settings) -> faust.App:
@@ -93,85 +88,22 @@ def make_app(settings: Settings) -> faust.App:
     )
 
 
-class DecisionSender:
-    """Queues decisions on the producer, waits for their delivery, dead-letters what fails.
-
-    Straight to Faust's producer: a ``Topic.send`` costs ≈ 0.3 ms of bookkeeping
-    per record, this ≈ 0.05 ms. (A second, lingering producer for the decisions
-    topic was measured: 10 % fewer produce requests, no less CPU; not kept.)
-    """
-
-    def __init__(self, app: faust.App, topics: Topics, *, worker_id: str, state: WorkerState,
-                 metrics: WorkerMetrics) -> None:
-        self._app = app
-        self._topics = topics
-        self._worker_id = worker_id
-        self._state = state
-        self._metrics = metrics
-
-    async def dead_letter(self, message: Any, error: str, reason: str) -> None:
-        """Send a consumed record to the dead-letter topic with its coordinates and the error."""
-        log.error("dead-lettering record %s[%d]@%d: %s", message.topic, message.partition, message.offset, error)
-        self._state.dead_lettered += 1
-        self._metrics.dead_lettered(reason)
-        headers = {"x-error": error[:2000].encode(), "x-topic": message.topic.encode(),
-                   "x-partition": str(message.partition).encode(), "x-offset": str(message.offset).encode(),
-                   "x-worker": self._worker_id.encode()}
-        try:
-            await self._app.producer.send(self._topics.dead_letters, message.key, message.value, None, None,
-                                          headers)
-        except Exception:  # noqa: BLE001 - the record is still in its source topic; never kill the agent
-            log.exception("could not dead-letter %s[%d]@%d", message.topic, message.partition, message.offset)
-
-    async def send(self, events: Sequence[Any], judged: Sequence[Judged]) -> None:
-        """Queue each event's decision (reply first), then wait until the broker has them all.
-
-        The batch ends (and Faust may commit its offsets) only once its decisions
-        are delivered: a decision that was never delivered must not be skipped
-        (the producer retries for producer_request_timeout before giving up).
-        Settling delivery in the background while judging the next batch was
-        measured and not kept: no more events/s, slightly more CPU an event.
-        """
-        producer = self._app.producer
-        pending: list[tuple[Any, list[Awaitable[Any]]]] = []
-        for ev, j in zip(events, judged, strict=True):
-            if j.error is not None:
-                await self.dead_letter(ev.message, j.error, j.reason or "undecidable")
-            if j.payload is None:
-                continue
-            try:
-                key = j.request_id.encode() if j.request_id else None
-                futures: list[Awaitable[Any]] = []
-                # the reply goes first: an enforce caller is waiting for it. Reply topics have
-                # one partition read by one proxy; naming it holds even if auto-created wider
-                if j.reply_to:
-                    futures.append(await producer.send(j.reply_to, key, j.payload, 0, None, None))
-                futures.append(await producer.send(self._topics.decisions, key, j.payload, None, None, None))
-                self._state.decided += 1
-                pending.append((ev, futures))
-            except Exception as exc:  # noqa: BLE001 - the event is dead-lettered, the agent goes on
-                await self.dead_letter(ev.message, f"cannot publish decision: {type(exc).__name__}: {exc}",
-                                       "undelivered")
-        for ev, futures in pending:
-            try:
-                for fut in futures:
-                    await fut
-            except Exception as exc:  # noqa: BLE001 - once per event, even if both its sends failed
-                await self.dead_letter(ev.message, f"decision not delivered: {type(exc).__name__}: {exc}",
-                                       "undelivered")
-
-
 def judging_agent(judge: Judge, sender: DecisionSender, state: WorkerState, metrics: WorkerMetrics, *,
-                  max_batch: int, path: str, schemas: SchemaResolver | None = None,
+                  batch: int | BatchBudget, path: str, schemas: SchemaResolver | None = None,
                   writer_schemas: WriterSchemas | None = None) -> Callable[[faust.StreamT], Any]:
     """The agent body: judge what is ready, queue the decisions, carry on.
 
-    ``schemas`` looks up writer schemas this worker was not built with (the schemas
-    topic) before the batch is decoded; ``writer_schemas`` publishes the Decision
-    schema before the first decision (retried on the next batch if the broker refused).
+    ``batch``: the most events a batch holds, or a :class:`BatchBudget` that sizes
+    each batch by the judging time it learns. ``schemas`` looks up writer schemas
+    this worker was not built with (the schemas topic) before the batch is decoded;
+    ``writer_schemas`` publishes the Decision schema before the first decision
+    (retried on the next batch if the broker refused).
     """
+    budget = batch if isinstance(batch, BatchBudget) else None
+    limit: int | Callable[[], int] = batch.size if isinstance(batch, BatchBudget) else batch
+
     async def run(stream: faust.StreamT) -> None:
-        async for events in take_ready(stream, max_batch):
+        async for events in take_ready(stream, limit):
             try:
                 if schemas is not None:
                     await schemas.learn(ev.value for ev in events)
@@ -180,7 +112,10 @@ def judging_agent(judge: Judge, sender: DecisionSender, state: WorkerState, metr
                         await writer_schemas.ensure()
                     except SchemaError as exc:
                         log.warning("Decision schema not published yet (%s); retrying next batch", exc)
+                t0 = time.perf_counter()
                 judged = judge.judge([ev.value for ev in events])
+                if budget is not None:
+                    budget.record(len(events), time.perf_counter() - t0)
                 metrics.judged_batch(judged, path, judge.last_timing.decide)
                 for ev in events:
                     m = ev.message
@@ -243,10 +178,11 @@ def build_app(settings: Settings, judge: Judge, policies: PolicyRegistry, *, wor
     # two agents, one loop: held (enforce) requests have their own topic and agent,
     # so they are judged between observe batches instead of behind their backlog
     app.agent(topic(topics.held), name="judge-held")(
-        judging_agent(judge, sender, state, metrics, max_batch=HELD_BATCH_MAX, path="held",
+        judging_agent(judge, sender, state, metrics, batch=HELD_BATCH_MAX, path="held",
                       schemas=schemas, writer_schemas=writer_schemas))
     app.agent(topic(topics.requests), name="judge")(
-        judging_agent(judge, sender, state, metrics, max_batch=OBSERVE_BATCH_MAX, path="observe",
+        judging_agent(judge, sender, state, metrics, path="observe",
+                      batch=BatchBudget(OBSERVE_BUDGET_S, lo=OBSERVE_BATCH_MIN, hi=OBSERVE_BATCH_MAX),
                       schemas=schemas, writer_schemas=writer_schemas))
     app.task(lambda: follow_policies(settings.broker.bootstrap, topics.policies, policies))
     if overrides is not None:

@@ -8,7 +8,7 @@ from typing import Any
 import faust
 import pytest
 
-from ledgergate.streams.batching import take_ready
+from ledgergate.streams.batching import BatchBudget, batch_size, take_ready
 
 
 def _app() -> tuple[faust.App, Any, list[list[int]]]:
@@ -58,3 +58,73 @@ async def test_max_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="max_=0"):
         async for _ in take_ready(app.stream(app.channel()), 0):
             pass
+
+
+@pytest.mark.parametrize(("per_event_s", "budget_s", "lo", "hi", "want"), [
+    (None, 0.010, 2, 64, 2),  # nothing measured yet: start small
+    (float("nan"), 0.010, 2, 64, 2),
+    (0.0, 0.010, 2, 64, 64),  # free: as large as allowed
+    (0.0007, 0.010, 2, 64, 14),  # pattern-only text: ≈ 10 ms of work
+    (0.0003, 0.010, 2, 64, 33),
+    (0.007, 0.010, 2, 64, 2),  # NER: never below lo
+    (0.00001, 0.010, 2, 64, 64),  # never above hi
+    (0.010, 0.010, 1, 8, 1),
+    (0.0025, 0.010, 1, 1, 1),
+])
+def test_batch_size_keeps_the_estimated_time_within_the_budget(per_event_s, budget_s, lo, hi, want) -> None:
+    assert batch_size(per_event_s, budget_s, lo, hi) == want
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(0, 4), (5, 4), (-1, -1)])
+def test_batch_size_refuses_bounds_that_hold_no_batch(lo, hi) -> None:
+    with pytest.raises(ValueError, match="expected 1 <= lo <= hi"):
+        batch_size(0.001, 0.01, lo, hi)
+
+
+def test_budget_learns_the_cost_and_follows_a_change_of_text() -> None:
+    b = BatchBudget(0.010, lo=2, hi=64, alpha=0.5)
+    assert b.size() == 2  # first batches are small until a cost is known
+    b.record(2, 0.0014)  # 0.7 ms an event
+    assert b.per_event_s == pytest.approx(0.0007)
+    assert b.size() == 14
+    for _ in range(10):  # the text turns NER-heavy: 7 ms an event
+        b.record(b.size(), b.size() * 0.007)
+    assert b.size() == 2
+    for _ in range(20):  # and back
+        b.record(b.size(), b.size() * 0.0002)
+    assert b.per_event_s == pytest.approx(0.0002, rel=1e-3)
+    assert 49 <= b.size() <= 50
+    before = b.size()
+    b.record(0, 1.0)  # an empty batch says nothing about the cost
+    assert b.size() == before
+
+
+@pytest.mark.parametrize("kwargs", [{"budget_s": 0}, {"alpha": 0}, {"alpha": 1.5}, {"lo": 3, "hi": 2}])
+def test_budget_refuses_nonsense(kwargs) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        BatchBudget(**kwargs)
+
+
+async def test_batch_limit_is_asked_before_each_batch() -> None:
+    app = faust.App("batching-test-3", broker="kafka://127.0.0.1:1", store="memory://",
+                    autodiscover=False, web_enabled=False)
+    limits = iter([1, 2, 5, 5, 5, 5])
+    seen: list[list[int]] = []
+
+    @app.agent(app.channel())
+    async def collect(stream: faust.StreamT) -> None:
+        async for events in take_ready(stream, lambda: next(limits)):
+            seen.append([e.value for e in events])
+            await asyncio.sleep(0.02)
+
+    async with collect.test_context() as a:
+        for i in range(12):
+            await a.put(i)
+        for _ in range(300):
+            if sum(map(len, seen)) == 12:
+                break
+            await asyncio.sleep(0.01)
+    assert [v for batch in seen for v in batch] == list(range(12))
+    # the first limit (1) is checked at start; each later batch is capped by the limit asked after the one before
+    assert len(seen[0]) == 1 and len(seen[1]) <= 2 and all(len(b) <= 5 for b in seen[2:]), seen
+    assert any(len(b) > 2 for b in seen[2:]), seen
