@@ -64,8 +64,9 @@ def _lowered(text: str) -> str | None:
     return low.translate(_PLAIN)
 
 
-def _required(items: Any) -> frozenset[str] | None:
-    """Strings one of which every match of the parsed sequence ``items`` contains, or None."""
+def _candidates(items: Any) -> list[frozenset[str]]:
+    """Sets of strings, each of which every match of the parsed sequence ``items`` needs
+    one of (every element of a sequence is matched, so each set is necessary)."""
     candidates: list[frozenset[str]] = []
     run: list[str] = []
 
@@ -93,10 +94,18 @@ def _required(items: Any) -> frozenset[str] | None:
         if req:
             candidates.append(req)
     flush()
-    if not candidates:
-        return None
+    return candidates
+
+
+def _selective(req: frozenset[str]) -> tuple[int, int]:
     # the most selective requirement: longest shortest string, then fewest strings
-    return max(candidates, key=lambda r: (min(map(len, r)), -len(r)))
+    return min(map(len, req)), -len(req)
+
+
+def _required(items: Any) -> frozenset[str] | None:
+    """Strings one of which every match of the parsed sequence ``items`` contains, or None."""
+    candidates = _candidates(items)
+    return max(candidates, key=_selective) if candidates else None
 
 
 def required_strings(pattern: str) -> tuple[str, ...] | None:
@@ -114,15 +123,106 @@ def required_strings(pattern: str) -> tuple[str, ...] | None:
     return tuple(sorted(req))
 
 
-def _none_in(gate: tuple[str, ...] | None, text: str) -> bool:
-    """True when ``gate`` names required strings and ``text`` holds none of them."""
-    return gate is not None and not any(g in text for g in gate)
+def required_sets(pattern: str) -> tuple[frozenset[str], ...]:
+    """Every set of strings (each at least 3 characters) that a match of ``pattern`` needs
+    one of, the most selective first; empty when there is none.
+
+    A text must hold a string of *each* set, so all of them together reject far more texts
+    than :func:`required_strings`' single set ("ignore ... the ... instructions" needs a
+    verb, a determiner and a noun).
+    """
+    try:
+        parsed = _p.parse(pattern, 0)
+        if len(parsed) == 1 and parsed[0][0] is _c.SUBPATTERN:  # one group around it all
+            parsed = parsed[0][1][3]
+        cands = _candidates(parsed)
+    except Exception:  # an unexpected parse shape only costs the shortcut
+        return ()
+    usable = {c for c in cands if min(map(len, c)) >= _MIN_GATE_LEN}
+    return tuple(sorted(usable, key=lambda c: (_selective(c), sorted(c)), reverse=True))
+
+
+def _trie_pattern(strings: list[str]) -> str:
+    """A regex matching exactly the strings, as a trie: at any position it tries at most one
+    branch per next character, and (greedy) it matches the longest string found there."""
+    root: dict[str, dict] = {}
+    for s in strings:
+        node = root
+        for ch in s:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and "" not in node else "(?:" + "|".join(alts) + ")"
+        return body + ("?" if "" in node else "")
+
+    return emit(root)
+
+
+class GateIndex:
+    """Which of many patterns' required strings a text holds, found in one pass over it.
+
+    Why: testing each pattern's strings with ``in`` costs a Python loop per pattern per
+    text (≈ 0.1 ms of the 57 injection patterns on a 230-character prompt); one scan with
+    a trie of all the strings answers every pattern. The answer is exact: a lookahead at
+    each position matches the longest string starting there, and every other string that
+    starts there is one of its prefixes.
+    """
+
+    def __init__(self) -> None:
+        self._strings: set[str] = set()
+        self._rx: re.Pattern[str] | None = None
+        self._prefixes: dict[str, tuple[str, ...]] = {}
+        self._cache: dict[str, frozenset[str]] = {}
+
+    def add(self, strings: tuple[str, ...]) -> None:
+        if not self._strings.issuperset(strings):
+            self._strings.update(strings)
+            self._rx = None  # recompiled, and cached answers dropped, at the next lookup
+            self._cache.clear()
+
+    def present(self, text: str) -> frozenset[str]:
+        """The registered strings that occur in ``text``."""
+        got = self._cache.get(text)
+        if got is not None:
+            return got
+        rx = self._rx
+        if rx is None:
+            ordered = sorted(self._strings)
+            rx = self._rx = re.compile("(?=(" + _trie_pattern(ordered) + "))", re.DOTALL)
+            self._prefixes = {s: tuple(p for p in ordered if s.startswith(p)) for s in ordered}
+        prefixes = self._prefixes
+        found: set[str] = set()
+        for longest in set(rx.findall(text)):
+            found.update(prefixes[longest])
+        got = frozenset(found)
+        if len(self._cache) >= 16:  # the detectors of one text ask one after another
+            self._cache.clear()
+        self._cache[text] = got
+        return got
+
+
+# strings required by folded / (?i) gated patterns, looked up in the lowered text;
+# and those of case-sensitive gated patterns, looked up in the text itself
+_LOW_GATES = GateIndex()
+_RAW_GATES = GateIndex()
+
+
+def _none_in(gates: tuple[frozenset[str], ...], text: str, index: GateIndex) -> bool:
+    """True when ``text`` holds none of the strings of one of the required sets ``gates``."""
+    if not gates:
+        return False
+    present = index.present(text)
+    return any(g.isdisjoint(present) for g in gates)
 
 
 class FoldedPattern:
     """A ``(?i)`` pattern with the subset of ``re.Pattern``'s API the detectors use."""
 
-    __slots__ = ("pattern", "_ci", "_cs", "_gate")
+    __slots__ = ("pattern", "_ci", "_cs", "_gate", "_gate_sets")
 
     def __init__(self, pattern: str) -> None:
         if not pattern.startswith("(?i)"):
@@ -141,9 +241,12 @@ class FoldedPattern:
         # a match needs one of these strings: when the text holds none, skip the
         # regex (a substring test is ~100x cheaper than the search)
         self._gate = required_strings(body)
+        self._gate_sets = required_sets(body)
+        for g in self._gate_sets:
+            _LOW_GATES.add(g)
 
     def _absent(self, low: str) -> bool:
-        return _none_in(self._gate, low)
+        return _none_in(self._gate_sets, low, _LOW_GATES)
 
     def search(self, text: str) -> re.Match[str] | None:
         low = _lowered(text)
@@ -172,33 +275,46 @@ def folded(pattern: str) -> FoldedPattern | re.Pattern[str]:
         return re.compile(pattern)
 
 
+def _plain_gate(gate: frozenset[str]) -> frozenset[str] | None:
+    """``gate`` as found in lowered text, or None if a string has a character with extra
+    case forms (its (?i) matches could not be found by a substring test)."""
+    low = frozenset(g.lower().translate(_PLAIN) for g in gate)
+    if any(ch in _EXTRA_CASE_CHARS and ch not in _PLAIN_FORMS for g in low for ch in g):
+        return None
+    return low
+
+
 class GatedPattern:
     """A compiled pattern whose search is skipped when the text holds none of the
     strings every match contains. Matches are the pattern's own, on the original
     text (use it where the matched text's case matters; :class:`FoldedPattern`
     where it does not)."""
 
-    __slots__ = ("pattern", "_rx", "_gate", "_ci")
+    __slots__ = ("pattern", "_rx", "_gate", "_ci", "_gate_sets")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self._rx = re.compile(pattern)
         self._ci = pattern.startswith("(?i)")
         body = pattern[4:] if self._ci else pattern
-        gate = None if "(?i" in body or "(?-i" in body else required_strings(body)
-        if gate is not None and self._ci:
+        inline_case = "(?i" in body or "(?-i" in body
+        gate = None if inline_case else required_strings(body)
+        sets = () if inline_case else required_sets(body)
+        if self._ci:
             # compared with the lowered text, mapped to plain forms as (?i) would equate them
-            gate = tuple(sorted({g.lower().translate(_PLAIN) for g in gate}))
-            if any(ch in _EXTRA_CASE_CHARS and ch not in _PLAIN_FORMS for g in gate for ch in g):
-                gate = None
-        self._gate = gate
+            gate = None if gate is None else _plain_gate(frozenset(gate))
+            sets = tuple(g for g in map(_plain_gate, sets) if g is not None)
+        self._gate = None if gate is None else tuple(sorted(gate))
+        self._gate_sets = sets
+        for g in sets:
+            (_LOW_GATES if self._ci else _RAW_GATES).add(g)
 
     def _absent(self, text: str) -> bool:
-        if self._ci and self._gate is not None:
+        if self._ci and self._gate_sets:
             low = _lowered(text)
             # lower-casing changed the length: cannot compare safely, so search
-            return low is not None and _none_in(self._gate, low)
-        return _none_in(self._gate, text)
+            return low is not None and _none_in(self._gate_sets, low, _LOW_GATES)
+        return _none_in(self._gate_sets, text, _RAW_GATES)
 
     def search(self, text: str) -> re.Match[str] | None:
         return None if self._absent(text) else self._rx.search(text)
@@ -210,4 +326,4 @@ class GatedPattern:
 def gated(pattern: str) -> GatedPattern | re.Pattern[str]:
     """``GatedPattern(pattern)`` when the pattern requires some string, else the compiled pattern."""
     gp = GatedPattern(pattern)
-    return gp if gp._gate is not None else gp._rx
+    return gp if gp._gate_sets else gp._rx

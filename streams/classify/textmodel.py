@@ -31,6 +31,30 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[^\w\s]", re.UNICODE)
 
 
+# Per token: its own features (word unigram; character 4-grams), the CRC-32 state after
+# "b:<token>" (where a bigram with it as the first word starts) and " <token>" as bytes (how
+# a bigram with it as the second word ends). Words recur across prompts, so each is hashed
+# once; the cache is dropped whole when it grows past _TOKEN_CACHE_MAX entries.
+_TokenParts = tuple[int, tuple[int, ...], int, bytes]
+_TOKEN_CACHE: dict[int, dict[str, _TokenParts]] = {}
+_TOKEN_CACHE_MAX = 200_000
+
+
+def _token_parts(t: str, dim: int) -> _TokenParts:
+    crc = zlib.crc32
+    mask = dim - 1
+    grams: tuple[int, ...] = ()
+    if len(t) > 4:
+        w = "<" + t + ">"
+        grams = tuple(crc(("c:" + w[i:i + 4]).encode()) & mask for i in range(len(w) - 3))
+    parts = (crc(("w:" + t).encode()) & mask, grams, crc(("b:" + t).encode()), (" " + t).encode())
+    cache = _TOKEN_CACHE.setdefault(dim, {})
+    if len(cache) >= _TOKEN_CACHE_MAX:
+        cache.clear()
+    cache[t] = parts
+    return parts
+
+
 @lru_cache(maxsize=512)
 def features(text: str, dim: int) -> np.ndarray:
     """Unique hashed feature indices of ``text`` (cached: the MNPI and injection models read
@@ -39,16 +63,21 @@ def features(text: str, dim: int) -> np.ndarray:
     feats: set[int] = set()
     crc = zlib.crc32
     mask = dim - 1
-    prev = "<s>"
+    cache = _TOKEN_CACHE.setdefault(dim, {})
+    # CRC-32 continues from a state: crc("b:" + prev + " " + t) == crc(" " + t, crc("b:" + prev))
+    prev_state = _BOS_STATE
     for t in toks:
-        feats.add(crc(("w:" + t).encode()) & mask)
-        feats.add(crc(("b:" + prev + " " + t).encode()) & mask)
-        prev = t
-        if len(t) > 4:
-            w = "<" + t + ">"
-            for i in range(len(w) - 3):
-                feats.add(crc(("c:" + w[i:i + 4]).encode()) & mask)
+        word, grams, state, tail = cache.get(t) or _token_parts(t, dim)
+        # added in the order training used: the set's iteration order, and so the float sum
+        # of the weights, stays the same
+        feats.add(word)
+        feats.add(crc(tail, prev_state) & mask)
+        feats.update(grams)
+        prev_state = state
     return np.fromiter(feats, dtype=np.int64, count=len(feats))
+
+
+_BOS_STATE = zlib.crc32(b"b:<s>")
 
 
 @dataclass(frozen=True)
