@@ -6,6 +6,7 @@ Each ``find_*`` function is pure: ``text -> list[Span]``.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .checks import aba_routing_ok, card_issuer_ok, iban_ok, luhn_ok, public_ip, ssn_ok
 from .engine import Span
@@ -19,6 +20,19 @@ def _before(text: str, pos: int, width: int = 40) -> str:
     return text[max(0, pos - width):pos].lower()
 
 
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=16)
+def digit_facts(text: str) -> tuple[int, int]:
+    """How many digits ``text`` holds and its longest run of them (``\\d``, as the patterns
+    read digits). Most identifiers need many digits and most prompts hold few, so each
+    recognizer below first checks the count its shortest match needs (computed once per
+    text: every detector of one text asks in turn)."""
+    runs = _DIGIT_RUN.findall(text)
+    return sum(map(len, runs)), max(map(len, runs), default=0)
+
+
 # ----------------------------------------------------------------------------- email
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}(?![\w-])")
@@ -30,7 +44,9 @@ _MACHINE_MAIL = re.compile(r"^(?:no-?reply|do-?not-?reply|mailer-daemon)@|@[\w.-
 
 def find_emails(text: str) -> list[Span]:
     """E-mail addresses outside the reserved example domains."""
-    out = []
+    out: list[Span] = []
+    if "@" not in text:
+        return out
     for m in _EMAIL.finditer(text):
         if _RESERVED_MAIL.search(m.group()) or _MACHINE_MAIL.search(m.group()):
             continue
@@ -54,7 +70,9 @@ _PHONE_CONTEXT = re.compile(r"phone|call|cell|mobile|tel|text|fax|whatsapp|sms|n
 
 def find_phones(text: str) -> list[Span]:
     """North American numbers (NANP rules) and context-backed international numbers."""
-    out = []
+    out: list[Span] = []
+    if digit_facts(text)[0] < 6:  # NANP has 10 digits, the shortest international form 6
+        return out
     for m in _PHONE.finditer(text):
         area = m.group(1) or m.group(2)
         if area[1:] == "11":  # N11 service codes are not area codes
@@ -78,7 +96,9 @@ _SSN_CONTEXT = re.compile(r"\bssn\b|social security|\bss#|\bssn#|taxpayer id|\bt
 
 def find_ssns(text: str) -> list[Span]:
     """US social security numbers with valid area/group/serial; bare 9 digits need context."""
-    out = []
+    out: list[Span] = []
+    if digit_facts(text)[0] < 9:
+        return out
     for m in _SSN.finditer(text):
         if ssn_ok(m.group(1), m.group(3), m.group(4)):
             score = 0.9 if m.group(2) == "-" or _SSN_CONTEXT.search(_before(text, m.start(), 80)) else 0.5
@@ -103,7 +123,9 @@ _CARD = re.compile(
 
 def find_cards(text: str) -> list[Span]:
     """Payment card numbers: a known network's IIN and length, and a valid Luhn digit."""
-    out = []
+    out: list[Span] = []
+    if digit_facts(text)[0] < 13:
+        return out
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if 13 <= len(digits) <= 19 and card_issuer_ok(digits) and luhn_ok(digits):
@@ -142,11 +164,13 @@ _VERSION_CONTEXT = re.compile(r"(?:version|\bv|release|firmware|build|oid)\s*$")
 
 def find_ips(text: str) -> list[Span]:
     """Globally routable IP addresses (private, loopback and documentation ranges excluded)."""
-    out = []
-    for m in _IPV4.finditer(text):
+    out: list[Span] = []
+    # IPv4 is four numbers joined by dots; IPv6 has at least two colons (and may hold no digit)
+    ipv4 = "." in text and digit_facts(text)[0] >= 4
+    for m in _IPV4.finditer(text) if ipv4 else ():
         if public_ip(m.group(1)) and not _VERSION_CONTEXT.search(_before(text, m.start(), 12)):
             out.append(_span("IP_ADDRESS", m.start(), m.end(), 0.85, "ip"))
-    for m in _IPV6.finditer(text):
+    for m in _IPV6.finditer(text) if text.count(":") >= 2 else ():
         if m.group().count(":") >= 2 and public_ip(m.group(1)):
             out.append(_span("IP_ADDRESS", m.start(), m.end(), 0.8, "ip6"))
     return out
@@ -166,7 +190,9 @@ def find_bank_accounts(text: str) -> list[Span]:
     A 9-digit value that passes the ABA checksum after "routing" is a routing number, which
     is public bank data, so it is skipped.
     """
-    out = []
+    out: list[Span] = []
+    if digit_facts(text)[1] < 8:  # the number is a run of 8 to 17 digits
+        return out
     for m in _ACCOUNT.finditer(text):
         digits = m.group(1)
         if "routing" in _before(text, m.start(1), 25) and aba_routing_ok(digits):
@@ -204,6 +230,8 @@ _DOB_NEAR = re.compile(_BIRTH_CUE + r"[^\n.;]{0,50}?\b(" + _DATE + r")", re.I)
 _BIRTH_HINT = re.compile(r"(?i)born|birth|d\.?\s?o\.?\s?b|\bb\.|geb|naiss|\bn[ée]e?\b|nacid|nascid|nascita|nat[oa] il|geboorte|f[öo]dd|f[øo]dt|syntym|ur\. |urodzenia")
 
 
+# Every _DATE form holds a four-digit year; most prompts hold none, so nothing else is tried.
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _NAME_THEN_DATE = re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+,\s*(" + _DATE + r")(?=\s*[,;|])")
 
 
@@ -211,6 +239,8 @@ def find_dobs(text: str) -> list[Span]:
     """Dates of birth: a full date right after a birth keyword (DOB, born, date of birth), or
     a date directly following a full name in a record ("Jane Roe, 1990-01-02, ...")."""
     out: list[Span] = []
+    if not _YEAR.search(text):
+        return out
     if _BIRTH_HINT.search(text):  # the cue regexes are costly; most prompts hold no birth word
         out = [_span("DATE_OF_BIRTH", m.start(1), m.end(1), 0.9, "dob") for m in _DOB.finditer(text)]
         for m in _DOB_NEAR.finditer(text):
@@ -249,7 +279,9 @@ _CLINICAL_CONTEXT = re.compile(
 def find_mrns(text: str) -> list[Span]:
     """Medical record numbers: an id (4+ digits, any dash/slash layout) after a record cue
     (MRN, medical record, chart no., hospital number, patient id, EMR id, ...)."""
-    out = []
+    out: list[Span] = []
+    if digit_facts(text)[0] < 4:  # the value holds at least four digits
+        return out
     for m in _MRN.finditer(text):
         value = m.group(1).rstrip(" .")
         # Above the SSN score: a cue-introduced record number shaped like an SSN is a record number.
@@ -309,6 +341,8 @@ _ADDRESS_END = re.compile(r"[A-Z]{2}(?: \d{5}(?:-\d{4})?)?$")
 def find_addresses(text: str) -> list[Span]:
     """US street addresses: number, street name, USPS suffix, optional unit, city, state, ZIP."""
     out: list[Span] = []
+    if not digit_facts(text)[0]:  # an address starts with its house number
+        return out
     pos = 0
     while True:
         m = _ADDRESS.search(text, pos)
