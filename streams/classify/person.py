@@ -149,8 +149,9 @@ class PersonDetector:
                 yield a, b, 0.8, "person-gazetteer"
 
     def _ner_candidates(self, text: str, doc: Any | None) -> Iterator[tuple[int, int, float, str]]:
-        persona = bool(PERSONA_CONTEXT.search(text))
-        for s, e, score in self._ner(text, doc):
+        found = self._ner(text, doc)
+        persona = bool(found) and bool(PERSONA_CONTEXT.search(text))
+        for s, e, score in found:
             val = text[s:e].strip()
             val = re.sub(r"(?:'s|’s|')$", "", val)
             s, val = _extend_left(text, s, val)
