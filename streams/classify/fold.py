@@ -178,7 +178,7 @@ class GateIndex:
         self._prefixes: dict[str, tuple[str, ...]] = {}
         self._cache: dict[str, frozenset[str]] = {}
 
-    def add(self, strings: tuple[str, ...]) -> None:
+    def add(self, strings: frozenset[str]) -> None:
         if not self._strings.issuperset(strings):
             self._strings.update(strings)
             self._rx = None  # recompiled, and cached answers dropped, at the next lookup
@@ -298,11 +298,12 @@ class GatedPattern:
         self._ci = pattern.startswith("(?i)")
         body = pattern[4:] if self._ci else pattern
         inline_case = "(?i" in body or "(?-i" in body
-        gate = None if inline_case else required_strings(body)
+        best = None if inline_case else required_strings(body)
+        gate = None if best is None else frozenset(best)
         sets = () if inline_case else required_sets(body)
         if self._ci:
             # compared with the lowered text, mapped to plain forms as (?i) would equate them
-            gate = None if gate is None else _plain_gate(frozenset(gate))
+            gate = None if gate is None else _plain_gate(gate)
             sets = tuple(g for g in map(_plain_gate, sets) if g is not None)
         self._gate = None if gate is None else tuple(sorted(gate))
         self._gate_sets = sets

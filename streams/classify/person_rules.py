@@ -102,9 +102,9 @@ def first_char_branches(alternatives: str) -> str:
         hit[0][0].update(chars)
         hit[0][1].append((chars, alt[len(head):]))
     branches = []
-    for chars, items in groups:
-        rests = [(rest if c == chars else f"(?<=[{''.join(sorted(c))}]){rest}") for c, rest in items]
-        branches.append(f"[{''.join(sorted(chars))}](?:{'|'.join(rests)})")
+    for members, items in groups:
+        rests = [(rest if c == members else f"(?<=[{''.join(sorted(c))}]){rest}") for c, rest in items]
+        branches.append(f"[{''.join(sorted(members))}](?:{'|'.join(rests)})")
     return "(?:" + "|".join(branches) + ")"
 
 
