@@ -22,6 +22,9 @@ class SinkStats(Protocol):
     bad: int
     batches: int
 
+    @property
+    def pending(self) -> int: ...
+
 
 Handler = Callable[[dict[str, Any]], Awaitable[tuple[int, Any]]]
 
@@ -65,7 +68,8 @@ class LedgerApi:
         if path == "/status":
             return 200, {"size": self._writer.size, "root": self._writer.root().hex(),
                          "appended": self._sink.appended, "duplicates_skipped": self._sink.skipped,
-                         "undecodable": self._sink.bad, "append_batches": self._sink.batches}
+                         "undecodable": self._sink.bad, "append_batches": self._sink.batches,
+                         "pending": self._sink.pending}
         if path == "/records" and method == "GET":
             ints = {k: int(q[k]) for k in ("since", "until", "limit") if k in q}
             strs = {k: q[k] for k in ("route", "person", "tenant", "decision", "category", "kind") if k in q}

@@ -2,10 +2,10 @@
 
 Two jobs in one process, because DuckDB admits one process per file:
 
-* the **sink** reads decisions and response events from Kafka and appends
-  them (sign → Merkle → DuckDB) together with the consumer offsets in one
-  transaction: a crash between the two neither duplicates nor drops, and a
-  redelivered record is skipped by its (kind, request id);
+* the **sink** (``sink.py``) reads decisions and response events from Kafka
+  and appends them (sign → Merkle → DuckDB) together with the consumer offsets
+  in one transaction: a crash between the two neither duplicates nor drops,
+  and a redelivered record is skipped by its (kind, request id);
 * the **API** answers the CLI, the reports and the demo over a Unix socket
   (``ledger.socket``, mode 0600), so `events list`, `verify`, `export` and
   `report` work while the pipeline runs.
@@ -17,160 +17,29 @@ import asyncio
 import logging
 import os
 import signal
-import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer
 
 from ledgergate.broker import start_when_reachable
 from ledgergate.clock import now_us, wait_unless_stopped
 from ledgergate.config import Settings
-from ledgergate.ledger import entries as entry_mod
 from ledgergate.ledger import keys as keys_mod
 from ledgergate.ledger.api import LedgerApi
 from ledgergate.ledger.errors import LedgerError
 from ledgergate.ledger.metrics import LedgerMetrics
 from ledgergate.ledger.metrics import serve as serve_metrics
 from ledgergate.ledger.ops import LedgerOps
+from ledgergate.ledger.sink import LedgerSink, consumer_options
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, LegalHold, connect
 from ledgergate.ledger.witness_server import witness_loop
-from ledgergate.schemas.codec import Codec, SchemaError
+from ledgergate.schemas.codec import Codec
 from ledgergate.schemas.store import SchemaResolver, SchemaTopic
 
 log = logging.getLogger("ledgergate.ledger")
-
-
-class LedgerSink:
-    """Kafka → ledger, exactly once into DuckDB (offsets live in the same transaction)."""
-
-    def __init__(self, writer: LedgerWriter, codec: Codec, *, topics: list[str], batch_max: int,
-                 linger_ms: int = 0, from_beginning: bool = False, metrics: LedgerMetrics | None = None,
-                 schemas: SchemaResolver | None = None) -> None:
-        self._writer = writer
-        self._metrics = metrics
-        # writer schemas this build does not know are looked up before decoding
-        self._schemas = schemas
-        # a DuckDB append costs ≈ 12 ms of CPU even for one record (statement
-        # overhead), so trickling traffic is gathered for up to this long first
-        self._linger = linger_ms / 1000
-        self._from_beginning = from_beginning
-        self._suspects: dict[TopicPartition, int] = {}
-        self._codec = codec
-        self._topics = topics
-        self._batch_max = batch_max
-        self.appended = 0
-        self.skipped = 0
-        self.bad = 0
-        self.batches = 0
-
-    def entries_for(self, messages: list[Any]) -> tuple[list[dict[str, Any]], dict[tuple[str, int], int]]:
-        """Decode a batch into ledger entries and the offsets to commit with them (pure)."""
-        entries: list[dict[str, Any]] = []
-        offsets: dict[tuple[str, int], int] = {}
-        now = now_us()
-        for m in messages:
-            offsets[(m.topic, m.partition)] = m.offset + 1
-            try:
-                name, rec = self._codec.decode(m.value)
-                if name == "Decision":
-                    entries.append(entry_mod.from_decision(rec, recorded_at_us=now))
-                elif name == "ResponseEvent":
-                    entries.append(entry_mod.from_response(rec, recorded_at_us=now))
-                elif name == "GovernanceEvent":
-                    entries.append(entry_mod.from_governance(rec, recorded_at_us=now))
-                else:
-                    raise SchemaError(f"a {name} message does not belong on {m.topic}")
-            except (SchemaError, KeyError, TypeError) as exc:
-                # the record stays in its topic for forensics; the ledger moves on
-                self.bad += 1
-                log.error("skipping undecodable record %s[%d]@%d: %s", m.topic, m.partition, m.offset, exc)
-        return entries, offsets
-
-    async def run(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
-        stored = {} if self._from_beginning else self._writer.offsets()
-        tps: list[TopicPartition] = []
-        for t in self._topics:
-            parts = consumer.partitions_for_topic(t)
-            if not parts:
-                await consumer.topics()  # refresh metadata
-                parts = consumer.partitions_for_topic(t) or set()
-            tps += [TopicPartition(t, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        for tp in tps:
-            pos = stored.get((tp.topic, tp.partition))
-            if pos is None:
-                await consumer.seek_to_beginning(tp)
-            else:
-                consumer.seek(tp, pos)
-        log.info("ledger sink reading %d partitions from stored offsets", len(tps))
-        next_check = time.monotonic() + 1.0
-        pending: list[Any] = []
-        first_at = 0.0
-        while not stop.is_set():
-            if time.monotonic() >= next_check and not pending:
-                await self._rewind_if_log_restarted(consumer, tps)
-                next_check = time.monotonic() + 1.0
-            batch = await consumer.getmany(timeout_ms=50, max_records=self._batch_max - len(pending))
-            msgs = [m for ms in batch.values() for m in ms]
-            if msgs and self._schemas is not None:
-                await self._schemas.learn(m.value for m in msgs)
-            if msgs and not pending:
-                first_at = time.monotonic()
-            pending += msgs
-            if pending and (len(pending) >= self._batch_max
-                            or time.monotonic() - first_at >= self._linger):
-                self._append(pending)
-                pending = []
-            self._writer.maybe_checkpoint(now_us())
-        if pending:  # stopping: store what was read instead of reading it again at the next start
-            self._append(pending)
-
-    def _append(self, msgs: list[Any]) -> None:
-        entries, offsets = self.entries_for(msgs)
-        t0 = time.perf_counter()
-        results = self._writer.append_batch(entries, offsets)
-        if self._metrics is not None:
-            self._metrics.observe_append(entries, results, time.perf_counter() - t0)
-        dup = sum(1 for r in results if getattr(r, "duplicate", False))
-        self.appended += len(results) - dup
-        self.skipped += dup
-        self.batches += 1
-
-    async def _rewind_if_log_restarted(self, consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> None:
-        """A broker that lost its log (the in-memory embedded one, restarted by hand)
-        starts offsets again at 0: a position past the log end means that happened,
-        so read that partition from its beginning (duplicates are skipped by request id).
-
-        The same sign must show on two checks a second apart: right after a write
-        the embedded broker can report an end offset that lags the records it
-        already served, and one such glimpse is not a lost log.
-        """
-        try:
-            ends = await consumer.end_offsets(tps)
-        except KafkaError:
-            return
-        suspects: dict[TopicPartition, int] = {}
-        for tp in tps:
-            try:
-                pos = await consumer.position(tp)
-            except KafkaError:
-                continue
-            if ends.get(tp, pos) >= pos:
-                continue
-            if self._suspects.get(tp) != pos:
-                suspects[tp] = pos  # first sighting: look again next time
-                continue
-            log.warning("%s[%d] log end %d is before our position %d: the broker lost its log; "
-                        "re-reading from the start", tp.topic, tp.partition, ends[tp], pos)
-            await consumer.seek_to_beginning(tp)
-            # resolve the reset now: left to the fetcher, an in-flight fetch
-            # at the old position can win and the reset is lost
-            await consumer.position(tp)
-        self._suspects = suspects
 
 
 def config_holds(settings: Settings) -> list[LegalHold]:
@@ -267,7 +136,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     api_task = asyncio.create_task(server.serve())
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.broker.bootstrap, group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                client_id=f"ledgergate-ledger-{led.ledger_id}")
+                                client_id=f"ledgergate-ledger-{led.ledger_id}",
+                                **consumer_options(led.batch_max, led.batch_linger_ms))
     sink_task: asyncio.Task[None] | None = None
     jobs: list[asyncio.Task[None]] = []
     witnesses = [(w.url, w.name) for w in led.witnesses]

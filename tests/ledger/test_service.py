@@ -169,25 +169,57 @@ async def _trickle(bootstrap: str, topic: str, values: list[bytes], gap: float) 
         await p.stop()
 
 
-@pytest.mark.parametrize("linger_ms, batches", [(0, (5, 10)), (5000, (1, 2))])
-def test_trickling_records_are_gathered_for_the_linger(broker, tmp_path: Path, linger_ms: int,
-                                                      batches: tuple[int, int]) -> None:
-    """Ten records 300 ms apart: an append per fetch without a linger, one or two within 5 s."""
+def _linger_service(broker, tmp_path: Path, **ledger: int) -> tuple[Any, subprocess.Popen[bytes]]:
+    """A ledger service with its own topics and the given ``ledger:`` settings, started."""
     prefix = f"l{uuid.uuid4().hex[:6]}"
-    cfg = write_config(tmp_path, bootstrap=broker.bootstrap, prefix=prefix,
-                       ledger={"batch_linger_ms": linger_ms})
+    cfg = write_config(tmp_path, bootstrap=broker.bootstrap, prefix=prefix, ledger=dict(ledger))
     s = load_settings(cfg)
     keys.generate(s.ledger.keys_dir)
     asyncio.run(ensure_topics(broker.bootstrap, topic_specs(s.topics, 4)))
-    proc = _start(cfg, s, tmp_path / "ledger.log")
+    return s, _start(cfg, s, tmp_path / "ledger.log")
+
+
+def _status(s) -> dict[str, Any]:
+    with open_ledger(db=s.ledger.path, socket=s.ledger.socket_path, keys_dir=s.ledger.keys_dir) as led:
+        return led.status()
+
+
+def test_without_a_linger_every_fetch_is_an_append(broker, tmp_path: Path) -> None:
+    """Linger 0: a record that arrives alone is appended alone (each waits for the previous one's append)."""
+    s, proc = _linger_service(broker, tmp_path, batch_linger_ms=0)
     try:
-        values = [codec.encode("Decision", decision(i)) for i in range(10)]
-        asyncio.run(_trickle(s.broker.bootstrap, s.topics.decisions, values, 0.3))
-        wait_for(lambda: _count(s) >= 10, 20, "10 records")
-        with open_ledger(db=s.ledger.path, socket=s.ledger.socket_path, keys_dir=s.ledger.keys_dir) as led:
-            st = led.status()
-            assert st["appended"] == 10
-            assert batches[0] <= st["append_batches"] <= batches[1]
-            assert led.verify()["ok"]
+        for i in range(5):
+            asyncio.run(_trickle(s.broker.bootstrap, s.topics.decisions,
+                                 [codec.encode("Decision", decision(i))], 0))
+            wait_for(lambda i=i: _count(s) == i + 1, 20, f"record {i}")
+        st = _status(s)
+        assert (st["appended"], st["append_batches"], st["pending"]) == (5, 5, 0)
     finally:
         assert stop_proc(proc) == 0
+
+
+def test_trickling_records_are_gathered_for_the_linger(broker, tmp_path: Path) -> None:
+    """Records trickling in one at a time wait for the linger (here longer than the test) unless
+    ``batch_max`` are in hand; what is still gathered when the service stops is appended then.
+
+    No clock in the assertions: 10 records with batch_max 4 must make two full
+    appends and leave two records pending; stopping appends those as a third.
+    """
+    s, proc = _linger_service(broker, tmp_path, batch_linger_ms=60_000, batch_max=4)
+    try:
+        values = [codec.encode("Decision", decision(i)) for i in range(10)]
+        asyncio.run(_trickle(s.broker.bootstrap, s.topics.decisions, values, 0))
+        wait_for(lambda: _status(s)["pending"] == 2, 30, "two records gathered after two full appends")
+        st = _status(s)
+        assert (st["appended"], st["append_batches"], st["pending"]) == (8, 2, 2)
+        assert _count(s) == 8  # the gathered two are not in the ledger yet...
+    finally:
+        assert stop_proc(proc) == 0
+    with open_ledger(db=s.ledger.path, socket=s.ledger.socket_path, keys_dir=s.ledger.keys_dir) as led:
+        rows = led.list(limit=100)
+        assert led.verify()["ok"]
+    # ... and were appended when it stopped, as one batch (a batch shares its recorded_at_us)
+    assert sorted(r["request_id"] for r in rows) == sorted(f"r{i}" for i in range(10))
+    sizes = [sum(1 for r in rows if r["recorded_at_us"] == t)
+             for t in sorted({r["recorded_at_us"] for r in rows})]
+    assert sizes == [4, 4, 2]

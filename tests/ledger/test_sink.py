@@ -1,0 +1,52 @@
+"""How the ledger sink gathers records into appends, and what it asks the broker for (pure parts)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledgergate.ledger.sink import Gathering, consumer_options
+
+
+@pytest.mark.parametrize("steps, expect", [
+    # (records added, at time s) ... → due after each step
+    ([(1, 0.0), (1, 0.1), (0, 0.19)], [False, False, False]),
+    ([(1, 0.0), (0, 0.2)], [False, True]),              # the first record has waited the linger
+    ([(2, 0.0), (2, 0.05)], [False, True]),             # batch_max in hand: no need to wait
+    ([(0, 0.0), (0, 5.0)], [False, False]),             # nothing held is never due
+    ([(0, 0.0), (1, 5.0), (0, 5.1)], [False, False, False]),  # the linger starts with the first record
+])
+def test_gathering_is_due_at_batch_max_or_after_the_linger(steps: list[tuple[int, float]],
+                                                           expect: list[bool]) -> None:
+    g = Gathering(batch_max=4, linger_s=0.2)
+    got = []
+    for n, at in steps:
+        g.add(list(range(n)), at)
+        got.append(g.due(at))
+    assert got == expect
+
+
+def test_gathering_waits_no_longer_than_the_linger_and_takes_all() -> None:
+    g = Gathering(batch_max=4, linger_s=0.2)
+    assert g.wait_s(now=10.0, idle_s=0.5) == 0.5 and g.room() == 4
+    g.add(["a"], 10.0)
+    assert g.wait_s(now=10.05, idle_s=0.5) == pytest.approx(0.15)
+    assert g.wait_s(now=11.0, idle_s=0.5) == 0.0
+    g.add(["b", "c"], 10.1)
+    assert g.room() == 1
+    assert g.take() == ["a", "b", "c"] and g.records == [] and not g.due(11.0)
+
+
+def test_a_linger_zero_gathering_appends_every_fetch() -> None:
+    g = Gathering(batch_max=500, linger_s=0.0)
+    g.add(["a"], 1.0)
+    assert g.due(1.0)
+
+
+@pytest.mark.parametrize("batch_max, linger_ms, expect", [
+    (500, 0, {"fetch_max_wait_ms": 500, "fetch_min_bytes": 1}),       # append per fetch: answer at once
+    (500, 200, {"fetch_max_wait_ms": 200, "fetch_min_bytes": 128_000}),
+    (1000, 60_000, {"fetch_max_wait_ms": 1000, "fetch_min_bytes": 256_000}),  # capped wait
+])
+def test_the_consumer_asks_for_about_a_batch_within_the_linger(batch_max: int, linger_ms: int,
+                                                                expect: dict[str, int]) -> None:
+    assert consumer_options(batch_max, linger_ms) == expect
