@@ -55,7 +55,10 @@ def _defaults() -> dict[str, Any]:
 
 
 _FIELD_NAMES = tuple(f["name"] for f in codec.schema(AUDIT_RECORD).raw["fields"])
+_FIELD_SET = frozenset(_FIELD_NAMES)
 _DEFAULTS = _defaults()
+# the defaults that are lists or maps, each made anew per record unless the entry brings its own
+_CONTAINER_DEFAULTS = tuple((k, type(v)) for k, v in _DEFAULTS.items() if isinstance(v, (list, dict)))
 
 
 def record_id_for(ledger_id: str, fields: Mapping[str, Any]) -> str:
@@ -110,18 +113,15 @@ def complete_record(fields: Mapping[str, Any], *, ledger_id: str, seq: int,
                     prev_leaf_hash: str, key_id: str,
                     record_id: str | None = None) -> dict[str, Any]:
     """The full AuditRecord dict: schema defaults, then ``fields``, then writer fields."""
-    unknown = set(fields) - set(_FIELD_NAMES)
-    if unknown:
+    if not _FIELD_SET.issuperset(fields):
         raise RecordError(
-            f"entry has fields {sorted(unknown)} that AuditRecord does not define: "
+            f"entry has fields {sorted(set(fields) - _FIELD_SET)} that AuditRecord does not define: "
             "remove them or put caller tags in `metadata`"
         )
     rec = dict(_DEFAULTS)
-    for k, v in _DEFAULTS.items():  # fresh containers: defaults must not be shared
-        if isinstance(v, list):
-            rec[k] = []
-        elif isinstance(v, dict):
-            rec[k] = {}
+    for k, make in _CONTAINER_DEFAULTS:  # fresh containers: defaults must not be shared
+        if k not in fields:
+            rec[k] = make()
     rec.update(fields)
     rec["record_id"] = record_id or record_id_for(ledger_id, fields)
     rec["ledger_id"] = ledger_id
@@ -292,6 +292,8 @@ DERIVED_COLUMNS = (
 
 def metadata_json(metadata: Mapping[str, str]) -> str:
     """Canonical JSON for the metadata column (sorted keys so comparisons are exact)."""
+    if not metadata:  # most records carry none: skip the encoder
+        return "{}"
     return json.dumps(dict(metadata), sort_keys=True, separators=(",", ":"))
 
 
