@@ -20,126 +20,40 @@ defaults to ``ingest``.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
 from ledgergate.broker.config import Topics
 from ledgergate.clock import now_us
 from ledgergate.errors import LedgergateError
+from ledgergate.proxy.avrocheck import EventValidationError, validate
 from ledgergate.schemas.codec import SchemaError, encode, schema
 from ledgergate.schemas.store import SchemaTopic, WriterSchemas
 
-_PRIMS = {
-    "string": (str,), "long": (int,), "int": (int,), "double": (float, int), "float": (float, int),
-    "boolean": (bool,), "bytes": (bytes,), "null": (type(None),),
-}
+__all__ = ["EventProducer", "EventValidationError", "PublishError", "complete_request", "validate"]
+
+# One produce request carries a batch per partition; aiokafka's 16 KiB default
+# fits ~25 events, so a bulk publish would take one request per 25 events.
+MAX_BATCH_BYTES = 256 * 1024
 
 
-def _encodable(s: str) -> bool:
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+class PublishError(LedgergateError):
+    """The broker did not acknowledge some events of a bulk publish; ``request_ids`` names them.
 
+    Publishing them again is safe: consumers skip a request id they already hold.
+    """
 
-class EventValidationError(LedgergateError, ValueError):
-    """A record does not fit its schema; ``problems`` lists ``(field path, message)``."""
-
-    def __init__(self, name: str, problems: list[tuple[str, str]]) -> None:
-        self.name = name
-        self.problems = problems
-        super().__init__(f"invalid {name}: " + "; ".join(f"{p}: {m}" for p, m in problems))
-
-
-def _check_primitive(t: str, v: Any, path: str, out: list[tuple[str, str]]) -> None:
-    """Type and range of one primitive value (the encoder would fail on what this lets through)."""
-    ok = _PRIMS.get(t)
-    if ok is None:
-        out.append((path, f"unknown Avro type {t!r}"))
-        return
-    if isinstance(v, bool) and t != "boolean":
-        ok = ()
-    if not isinstance(v, ok):
-        out.append((path, f"expected {t}, got {type(v).__name__} {v!r:.40}"))
-    elif t == "int" and isinstance(v, int) and not -2**31 <= v < 2**31:
-        out.append((path, f"{v!r:.40} is out of range: an int is 32-bit ({-2**31} to {2**31 - 1})"))
-    elif t == "long" and isinstance(v, int) and not -2**63 <= v < 2**63:
-        out.append((path, f"{v!r:.40} is out of range: a long is 64-bit ({-2**63} to {2**63 - 1})"))
-    elif t == "string" and isinstance(v, str) and not _encodable(v):
-        out.append((path, "the string holds an unpaired UTF-16 surrogate: send valid Unicode text"))
-
-
-def _check(t: Any, v: Any, path: str, named: dict[str, Any], out: list[tuple[str, str]]) -> Any:
-    """Validate ``v`` against Avro type ``t``; returns the value with defaults filled."""
-    if isinstance(t, str) and t in named:
-        t = named[t]
-    if isinstance(t, str):
-        _check_primitive(t, v, path, out)
-        return v
-    if isinstance(t, list):  # union: null first in our schemas
-        if v is None and "null" in t:
-            return None
-        non_null = [x for x in t if x != "null"]
-        if len(non_null) == 1:
-            return _check(non_null[0], v, path, named, out)
-        for x in non_null:
-            trial: list[tuple[str, str]] = []
-            r = _check(x, v, path, named, trial)
-            if not trial:
-                return r
-        out.append((path, f"matches none of {t}"))
-        return v
-    kind = t.get("type")
-    if kind == "record":
-        named[t["name"]] = t
-        if "namespace" in t:
-            named[f"{t['namespace']}.{t['name']}"] = t
-        if not isinstance(v, Mapping):
-            out.append((path, f"expected an object ({t['name']}), got {type(v).__name__}"))
-            return v
-        res: dict[str, Any] = {}
-        known = set()
-        for f in t["fields"]:
-            known.add(f["name"])
-            fp = f"{path}.{f['name']}" if path else f["name"]
-            if f["name"] in v:
-                res[f["name"]] = _check(f["type"], v[f["name"]], fp, named, out)
-            elif "default" in f:
-                res[f["name"]] = f["default"] if not isinstance(f["default"], (list, dict)) else type(f["default"])()
-            else:
-                out.append((fp, "required field is missing"))
-        for k in v:
-            if k not in known:
-                out.append((f"{path}.{k}" if path else str(k), f"unknown field; {t['name']} has {sorted(known)}"))
-        return res
-    if kind == "array":
-        if not isinstance(v, list):
-            out.append((path, f"expected an array, got {type(v).__name__}"))
-            return v
-        return [_check(t["items"], x, f"{path}[{i}]", named, out) for i, x in enumerate(v)]
-    if kind == "map":
-        if not isinstance(v, Mapping):
-            out.append((path, f"expected an object of {t['values']}, got {type(v).__name__}"))
-            return v
-        for k in v:
-            if not isinstance(k, str) or not _encodable(k):
-                out.append((f"{path}.{k!r:.40}", "map keys must be valid Unicode strings"))
-        return {k: _check(t["values"], x, f"{path}.{k}", named, out) for k, x in v.items()}
-    return _check(kind, v, path, named, out)
-
-
-def validate(name: str, record: Any) -> dict[str, Any]:
-    """The record with defaults filled; EventValidationError listing every failing path."""
-    problems: list[tuple[str, str]] = []
-    out = _check(schema(name).raw, record, "", {}, problems)
-    if problems:
-        raise EventValidationError(name, problems)
-    return out
+    def __init__(self, request_ids: list[str], total: int, cause: BaseException) -> None:
+        self.request_ids = request_ids
+        super().__init__(f"{len(request_ids)} of {total} events were not acknowledged by the broker "
+                         f"({type(cause).__name__}: {cause}); publish those request ids again "
+                         "(a repeat is recorded once) once the broker is reachable")
 
 
 def complete_request(record: Mapping[str, Any], source: str = "ingest") -> dict[str, Any]:
@@ -159,7 +73,9 @@ class EventProducer:
         self.topics = Topics.for_prefix(topic_prefix)
         self.source = source
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False,
-                                          linger_ms=0, request_timeout_ms=timeout_ms)
+                                          linger_ms=0, request_timeout_ms=timeout_ms,
+                                          max_batch_size=MAX_BATCH_BYTES)
+        self._partitioner = DefaultPartitioner()
         self._schemas = WriterSchemas(SchemaTopic(bootstrap, self.topics.schemas),
                                       [schema("RequestEvent"), schema("ResponseEvent")])
         self._started = False
@@ -198,12 +114,99 @@ class EventProducer:
 
     async def publish_response(self, record: Mapping[str, Any] | None = None, **fields: Any) -> str:
         """Validate, encode and publish a ResponseEvent; returns its request_id."""
-        r = {**(record or {}), **fields}
+        rec = validate("ResponseEvent", self._response({**(record or {}), **fields}))
+        await self._producer.send_and_wait(self.topics.responses, encode("ResponseEvent", rec),
+                                           key=rec["request_id"].encode())
+        return str(rec["request_id"])
+
+    def _response(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        r = dict(record)
         now = now_us()
         r.setdefault("answered_at_us", now)
         r.setdefault("received_at_us", now)
         r.setdefault("source", self.source)
-        rec = validate("ResponseEvent", r)
-        await self._producer.send_and_wait(self.topics.responses, encode("ResponseEvent", rec),
-                                           key=rec["request_id"].encode())
-        return str(rec["request_id"])
+        return r
+
+    async def publish_requests(self, records: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Validate, encode and publish many RequestEvents at once; their request_ids, in order.
+
+        The bulk path for backfills and busy gateways: events go out in a few
+        large produce requests (one batch per partition) instead of one send
+        per event. Each event lands on the partition ``publish_request`` would
+        pick for its request_id, in the order given. Every record is validated
+        before anything is sent: EventValidationError lists each failing path
+        as ``[index].field`` and nothing is published. Returns once the broker
+        acknowledged every event (acks=all); otherwise PublishError names the
+        request ids to publish again.
+        """
+        recs = self._validated("RequestEvent", [complete_request(r, self.source) for r in records])
+        return await self._publish_bulk(self.topics.requests, "RequestEvent", recs)
+
+    async def publish_responses(self, records: Iterable[Mapping[str, Any]]) -> list[str]:
+        """The bulk path for ResponseEvents (see :meth:`publish_requests`)."""
+        recs = self._validated("ResponseEvent", [self._response(r) for r in records])
+        return await self._publish_bulk(self.topics.responses, "ResponseEvent", recs)
+
+    @staticmethod
+    def _validated(name: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        problems: list[tuple[str, str]] = []
+        for i, r in enumerate(records):
+            try:
+                out.append(validate(name, r))
+            except EventValidationError as exc:
+                problems += [(f"[{i}].{path}" if path else f"[{i}]", msg) for path, msg in exc.problems]
+        if problems:
+            raise EventValidationError(name, problems)
+        return out
+
+    async def _publish_bulk(self, topic: str, name: str, recs: list[dict[str, Any]]) -> list[str]:
+        """Encode, group by partition (the producer's own key hash), send one batch chain per partition."""
+        ids = [str(r["request_id"]) for r in recs]
+        if not recs:
+            return ids
+        partitions = sorted(await self._producer.partitions_for(topic))
+        by_partition: dict[int, list[int]] = {}
+        for i, rid in enumerate(ids):
+            p = self._partitioner(rid.encode(), partitions, partitions)
+            by_partition.setdefault(p, []).append(i)
+        encoded = [encode(name, r) for r in recs]
+        sent = await asyncio.gather(*(self._send_partition(topic, p, [(ids[i], encoded[i]) for i in idx])
+                                      for p, idx in by_partition.items()))
+        failed = {rid for unacked, _ in sent for rid in unacked}
+        if failed:
+            cause = next(exc for unacked, exc in sent if unacked)
+            raise PublishError([r for r in ids if r in failed], len(ids), cause or KafkaError("no answer"))
+        return ids
+
+    async def _send_partition(self, topic: str, partition: int, events: list[tuple[str, bytes]]
+                              ) -> tuple[list[str], BaseException | None]:
+        """Send (request id, bytes) to one partition in order, batch after batch.
+
+        Returns the ids the broker did not acknowledge and the first error.
+        """
+        producer = self._producer
+        deliveries: list[tuple[Any, list[str]]] = []
+        batch = producer.create_batch()
+        in_batch: list[str] = []
+        try:
+            for rid, value in events:
+                key = rid.encode()
+                if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
+                    deliveries.append((await producer.send_batch(batch, topic, partition=partition), in_batch))
+                    batch, in_batch = producer.create_batch(), []
+                    batch.append(key=key, value=value, timestamp=None)  # the first record always fits
+                in_batch.append(rid)
+            deliveries.append((await producer.send_batch(batch, topic, partition=partition), in_batch))
+        except KafkaError as exc:  # not even queued: nothing from here on was sent
+            queued = {rid for _, ids in deliveries for rid in ids}
+            return [rid for rid, _ in events if rid not in queued], exc
+        unacked: list[str] = []
+        first: BaseException | None = None
+        for fut, batch_ids in deliveries:
+            try:
+                await fut
+            except KafkaError as exc:
+                first = first or exc
+                unacked += batch_ids
+        return unacked, first

@@ -49,7 +49,8 @@ ERRORS = sorted(set(_subclasses(LedgergateError)), key=lambda c: f"{c.__module__
 FACTORIES: dict[str, Callable[[type[Any]], BaseException]] = {
     "ledgergate.config.ConfigError": lambda c: c("site.yaml", [("routes[0].path", MESSAGE), ("proxy.port", "x")]),
     "ledgergate.ingest.errors.ItemError": lambda c: c("run 42", MESSAGE),
-    "ledgergate.proxy.sdk.EventValidationError": lambda c: c("RequestEvent", [("principal", MESSAGE)]),
+    "ledgergate.proxy.avrocheck.EventValidationError": lambda c: c("RequestEvent", [("principal", MESSAGE)]),
+    "ledgergate.proxy.sdk.PublishError": lambda c: c(["r-1"], 3, ValueError(MESSAGE)),
 }
 
 
