@@ -2,19 +2,20 @@
 
 Everything here is pure except :func:`build_analyzer`, the one place that loads spaCy and
 builds the Presidio ``AnalyzerEngine`` (``build.build_classifier`` adds the built-in detectors).
-The classifier runs cheap regex detectors on every
-text and spaCy NER (batched with ``nlp.pipe``) only on the lines that could hold a name.
+The classifier runs cheap regex detectors on every text and spaCy NER (batched with
+``nlp.pipe``, NER's pipe alone) only on what could hold a name (``nerview.ner_view``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ledgergate.errors import LedgergateError
 from ledgergate.schemas.taxonomy import CATEGORIES, ENTITY_TYPES
+
+from .nerview import ner_view
 
 # Which category an entity type implies. PII is "has a personal identifier"; an MRN is PHI
 # on its own; a credential is SECRET.
@@ -105,65 +106,6 @@ def create_detectors(analyzer: Any, names: Iterable[str] | None = None) -> list[
             )
         out.append(_REGISTRY[name](analyzer))
     return out
-
-
-# ----------------------------------------------------------------------------- NER gating
-
-# A line is worth sending to NER when it has two adjacent capitalised words or a capitalised
-# word right after a person cue. Blanking the other lines (same length, so offsets hold)
-# cuts the token count spaCy has to process several-fold on long prompts.
-_NAME_HINT = re.compile(
-    r"\b[A-Z][a-z]+(?:['-][A-Za-z]+)?\s+[A-Z][a-z]+"
-    r"|\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+[A-Z][a-z]+"
-    r"|\b(?:my|our|his|her|their)\s+(?:kid|son|daughter|wife|husband|mom|dad|mother|father|"
-    r"brother|sister|friend|colleague|neighbou?r|partner|boss|tenant|patient|client)\s+[A-Z]"
-    # A capitalised word after a word that typically precedes a person ("with Kwame",
-    # "that Jessica", "tell Grace") ...
-    r"|\b(?:with|for|that|to|and|tell|ask|asked|told|from|by|cc|meet|call|email|text|invite|thank|remind|ping|pay|"
-    r"welcome|roommate|coworker|manager|babysitter|nanny|tutor|teacher|cousin|aunt|uncle|fianc[ée]e?|girlfriend|boyfriend)"
-    r",?\s+[A-ZÀ-Þ][a-zß-ÿ]+"
-    # ... or a sentence-initial word used as the subject of a person's verb ("Lisa is ...").
-    r"|(?:^|[.!?;]\s+)(?!(?:Both|This|That|These|Those|There|Here|It|Its|They|We|You|He|She|I|Each|All|Some|Any|"
-    r"Most|Many|Few|None|Our|My|Your|Their|His|Her|The|What|Which|Who|How|Why|When|Where|Everything|Nothing|"
-    r"Everyone|Someone|Anyone|Nobody|One|Other|Others|Another|Such|Neither|Either)\b)"
-    r"[A-ZÀ-Þ][a-zß-ÿ]+(?:\s+and\s+[A-Z][a-z]+)?\s+(?:is|was|are|said|asked|told|has|had|wants|needs|"
-    r"will|owns|reviews|handles|leads|to|keeps|just|never|called|emailed|mentioned|says|thinks|wrote|replied|left|joined|"
-    r"can|could|would|should)\b"
-)
-_LINE = re.compile(r"[^\n]+")
-
-
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
-# below this a line is cheap enough to run whole (and keeps its full context)
-_SPLIT_LINES_ABOVE = 240
-
-
-def ner_view(text: str) -> str | None:
-    """``text`` with what cannot hold a name blanked out, or None if nothing can.
-
-    Lines are the unit; a long line is narrowed to its sentences that could hold
-    a name, because spaCy's NER costs time in proportion to what it reads.
-    """
-    keep: list[tuple[int, int]] = []
-    for m in _LINE.finditer(text):
-        line = m.group()
-        if not _NAME_HINT.search(line):
-            continue
-        if len(line) <= _SPLIT_LINES_ABOVE:
-            keep.append(m.span())
-            continue
-        base = m.start()
-        for sm in _SENTENCE.finditer(line):
-            if _NAME_HINT.search(sm.group()):
-                keep.append((base + sm.start(), base + sm.end()))
-    if not keep:
-        return None
-    if len(keep) == 1 and keep[0] == (0, len(text)):
-        return text
-    chars = [c if c == "\n" else " " for c in text]
-    for s, e in keep:
-        chars[s:e] = text[s:e]
-    return "".join(chars)
 
 
 def ner_only(nlp: Any) -> list[str]:
