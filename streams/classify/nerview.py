@@ -67,7 +67,7 @@ _NOT_ANCHORS = COMMON_CAPS | NOT_NAME_WORDS
 
 def is_anchor(word: str) -> bool:
     """Could ``word`` (a whitespace-separated word of the prompt) be part of a kept name?"""
-    if not any(c.isupper() for c in word):
+    if word.lower() == word:  # no capital letter (the cheap test first: most words)
         return False
     return _EDGES.sub("", word).lower() not in _NOT_ANCHORS
 
@@ -91,7 +91,7 @@ def _hinted(text: str) -> list[tuple[int, int]]:
 
 def _near_anchors(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The stretches of ``text[start:end]`` within ``CONTEXT_WORDS`` words of an anchor."""
-    words = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text[start:end])]
+    words = [m.span() for m in _WORD.finditer(text, start, end)]
     anchors = [i for i, (s, e) in enumerate(words) if is_anchor(text[s:e])]
     out: list[tuple[int, int]] = []
     for i in anchors:
