@@ -1,6 +1,7 @@
 """CPU per record of the ledger service and the broker at a steady decision rate.
 
     .venv/bin/python bench/sink_bench.py [--rate 2000] [--seconds 3] [--baseline REV] [--rounds 2]
+                                         [--ledger KEY=INT ...] [--compare KEY=INT]
 
 A real Tansu broker and a real `ledgergate ledger` service; decisions (the
 bytes a worker publishes, 4 partitions) are produced at ``--rate`` per second
@@ -13,7 +14,9 @@ The broker's idle CPU a second is printed too: with nothing to do it still
 answers every client's fetch polling.
 
 ``--baseline REV`` runs the same on the code of an earlier git revision,
-alternating with this tree round by round, so before/after share the load.
+alternating with this tree round by round, so before/after share the load;
+``--compare batch_linger_ms=500`` runs this tree a second time with that
+ledger setting changed.
 """
 
 from __future__ import annotations
@@ -63,8 +66,9 @@ def decisions(n: int, tag: str) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def _config(work: Path, bootstrap: str) -> Path:
+def _config(work: Path, bootstrap: str, ledger: dict[str, int] | None = None) -> Path:
     data = yaml.safe_load(default_config_text())
+    data["ledger"].update(ledger or {})
     data["broker"] = {"bootstrap_servers": bootstrap, "topic_prefix": "lg", "partitions": 4, "kind": "tansu"}
     data["ledger"]["path"] = str(work / "ledger.duckdb")
     data["ledger"]["keys_dir"] = str(work / "keys")
@@ -98,7 +102,8 @@ async def produce(bootstrap: str, topic: str, msgs: list[tuple[bytes, bytes]], r
         await p.stop()
 
 
-def one_run(work: Path, label: str, rate: int, seconds: float, env: dict[str, str] | None) -> dict[str, float]:
+def one_run(work: Path, label: str, rate: int, seconds: float, env: dict[str, str] | None,
+            ledger: dict[str, int] | None = None) -> dict[str, float]:
     from ledgergate.ledger import keys
 
     work.mkdir(parents=True)
@@ -106,7 +111,7 @@ def one_run(work: Path, label: str, rate: int, seconds: float, env: dict[str, st
     broker.start()
     proc = None
     try:
-        cfg = _config(work, broker.bootstrap)
+        cfg = _config(work, broker.bootstrap, ledger)
         settings = load_settings(cfg)
         keys.generate(settings.ledger.keys_dir)
         asyncio.run(ensure_topics(broker.bootstrap, topic_specs(settings.topics, 4)))
@@ -147,17 +152,24 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--baseline", metavar="REV")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--ledger", action="append", default=[], metavar="KEY=INT",
+                    help="a ledger setting for every variant, e.g. batch_linger_ms=500 (repeatable)")
+    ap.add_argument("--compare", metavar="KEY=INT", help="also run this tree with this ledger setting")
     a = ap.parse_args(argv)
+    ledger = {k: int(v) for k, v in (x.split("=", 1) for x in a.ledger)}
     print(f"sink bench: {a.rate} decisions/s for {a.seconds} s, {os.cpu_count()} cores, {load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="lg-sink-bench-") as tmp_s:
         tmp = Path(tmp_s)
-        variants: list[tuple[str, dict[str, str] | None]] = [("this", None)]
+        variants: list[tuple[str, dict[str, str] | None, dict[str, int]]] = [("this", None, ledger)]
         if a.baseline:
-            variants.insert(0, (a.baseline[:10], baseline_tree(a.baseline, tmp)))
+            variants.insert(0, (a.baseline[:10], baseline_tree(a.baseline, tmp), ledger))
+        if a.compare:
+            k, v = a.compare.split("=", 1)
+            variants.append((a.compare, None, {**ledger, k: int(v)}))
         for r in range(a.rounds):
-            for label, env in variants:
-                res = one_run(tmp / f"{label}-{r}", label, a.rate, a.seconds, env)
-                print(f"  {label:10s} round {r}: CPU ms a record: ledger {res['ledger']:.3f}, broker "
+            for label, env, settings in variants:
+                res = one_run(tmp / f"{label}-{r}", label, a.rate, a.seconds, env, settings)
+                print(f"  {label:24s} round {r}: CPU ms a record: ledger {res['ledger']:.3f}, broker "
                       f"{res['broker']:.3f}   ({res['n']} records in {res['wall']:.1f} s; idle CPU ms/s: "
                       f"ledger {res['idle_ledger']:.0f}, broker {res['idle_broker']:.0f}; {load()})", flush=True)
     return 0
