@@ -64,7 +64,9 @@ class Detector(Protocol):
     """A plug-in recognizer. ``detect`` must be pure: same text (and doc) -> same spans.
 
     ``needs_doc`` says whether the detector reads the spaCy doc; the classifier runs NER only
-    when an active detector needs it, and passes ``None`` otherwise.
+    when an active detector needs it, and passes ``None`` otherwise. The doc holds only NER's
+    entities (no tags, parse or lemmas), over ``nerview.ner_view(text)``: what lies near a
+    word that could belong to a person's name, the rest blanked (offsets are the text's).
     """
 
     name: str
