@@ -89,10 +89,15 @@ def _hinted(text: str) -> list[tuple[int, int]]:
     return keep
 
 
-def _near_anchors(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The stretches of ``text[start:end]`` within ``CONTEXT_WORDS`` words of an anchor."""
-    words = [m.span() for m in _WORD.finditer(text, start, end)]
-    anchors = [i for i, (s, e) in enumerate(words) if is_anchor(text[s:e])]
+def _near_anchors(view: str) -> list[tuple[int, int]]:
+    """The stretches of ``view`` within ``CONTEXT_WORDS`` words of an anchor.
+
+    Counted over the whole view, not per kept line or sentence: NER reads a kept sentence
+    together with the kept sentence next to it ("Hi Dr." before "Reyes, this is ..."), so that
+    context must stay too.
+    """
+    words = [m.span() for m in _WORD.finditer(view)]
+    anchors = [i for i, (s, e) in enumerate(words) if is_anchor(view[s:e])]
     out: list[tuple[int, int]] = []
     for i in anchors:
         lo, hi = max(0, i - CONTEXT_WORDS), min(len(words) - 1, i + CONTEXT_WORDS)
@@ -104,14 +109,21 @@ def _near_anchors(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
-def ner_view(text: str) -> str | None:
-    """``text`` with what cannot matter to a name blanked out, or None if nothing can."""
-    keep = [span for s, e in _hinted(text) for span in _near_anchors(text, s, e)]
-    if not keep:
-        return None
-    if len(keep) == 1 and keep[0] == (0, len(text)):
+def _blank_except(text: str, keep: list[tuple[int, int]]) -> str:
+    """``text`` with every character outside ``keep`` but newlines turned into a space."""
+    if keep == [(0, len(text))]:
         return text
     chars = [c if c == "\n" else " " for c in text]
     for s, e in keep:
         chars[s:e] = text[s:e]
     return "".join(chars)
+
+
+def ner_view(text: str) -> str | None:
+    """``text`` with what cannot matter to a name blanked out, or None if nothing can."""
+    hinted = _hinted(text)
+    if not hinted:
+        return None
+    view = _blank_except(text, hinted)
+    near = _near_anchors(view)
+    return _blank_except(view, near) if near else None

@@ -139,3 +139,16 @@ def test_narrowed_view_leaves_ner_answer_about_every_anchor(classifier):
     after = [_relevant(d, t) for d, t in zip(nlp.pipe(views, disable=ner_only(nlp)), PROSE, strict=True)]
     assert after == before
     assert sum(label == "PERSON" for ents in after for _, _, label in ents) >= 8
+
+
+def test_context_is_counted_across_the_kept_sentences_of_a_long_line():
+    # A line over 240 characters is gated sentence by sentence; "Thanks Dr." is a sentence of
+    # its own, and NER must still see it right before the name that follows it.
+    text = ("Please summarise the visit notes for Tomasz Nowak, who was seen for a routine check and "
+            "whose blood pressure was a little high, and list the follow-up tests the clinic ordered "
+            "for next month in a short table. Thanks Dr. Okafor, this is Mark Ellis from the front desk.")
+    assert len(text) > 240
+    view = ner_view(text)
+    assert view is not None
+    i = text.index("Thanks Dr. Okafor")
+    assert view[i - 25:] == text[i - 25:]
