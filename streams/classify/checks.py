@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections import Counter
+from functools import lru_cache
 
 # ISO 13616 IBAN lengths for the countries most seen in practice; others get the generic
 # 15..34 bound.
@@ -118,3 +120,16 @@ def char_classes(value: str) -> int:
         + any(c.isdigit() for c in value)
         + any(not c.isalnum() for c in value)
     )
+
+
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+@lru_cache(maxsize=16)
+def digit_facts(text: str) -> tuple[int, int]:
+    """How many digits ``text`` holds and its longest run of them (``\\d``, as the patterns
+    read digits). Most identifiers need many digits and most prompts hold few, so each
+    recognizer first checks the count its shortest match needs (computed once per
+    text: every detector of one text asks in turn)."""
+    runs = _DIGIT_RUN.findall(text)
+    return sum(map(len, runs)), max(map(len, runs), default=0)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
 
 from .engine import Span
-from .fold import folded
+from .fold import PatternSet, folded, gated
 
 
 def _span(cat: str, start: int, end: int, score: float, rec: str) -> Span:
@@ -271,7 +272,7 @@ _INJ_PATTERNS = [
     (folded(r"(?i)\byou are (?:now |going to be |about to )?(?:\w+ ){0,4}(?:no longer|not) (?:bound|restricted|limited|an ai|chatgpt|claude)"), 0.85, "persona-unbound"),
     (folded(r"(?i)\b(?:from now on|henceforth|for the rest of this conversation)\b[^.\n]{0,80}\b(?:you (?:will|must|are|shall)|respond as|act as|ignore|always|never)\b"), 0.7, "persona-switch"),
     # fake role markers / indirect injection
-    (re.compile(r"(?im)^\s*(?:\[(?:system|assistant|admin|developer)\](?:\(#\w+\))?|<\|?(?:im_start|system)\|?>|###\s*(?:system|instruction)|(?:system|developer)\s*(?:override|message|note|prompt)\s*:)"), 0.9, "role-marker"),
+    (folded(r"(?i)(?m)^\s*(?:\[(?:system|assistant|admin|developer)\](?:\(#\w+\))?|<\|?(?:im_start|system)\|?>|###\s*(?:system|instruction)|(?:system|developer)\s*(?:override|message|note|prompt)\s*:)"), 0.9, "role-marker"),
     (folded(r"(?i)\b(?:ai|assistant|model|llm|chatbot|gpt)s?\b[^.\n]{0,40}\b(?:reading|processing|summari[sz]ing|parsing|screening|reviewing|evaluating|ranking|grading|scanning|indexing) this\b"), 0.85, "indirect-address"),
     (folded(r"(?i)\b(?:note|message|instruction)s? (?:to|for) (?:the |any )?(?:ai|assistant|model|llm|chatbot|language model)s?\b"), 0.85, "indirect-address"),
     (folded(r"(?i)injection succeeded|data exfiltration in progress|\bai injection\b"), 0.95, "exfil-marker"),
@@ -310,7 +311,7 @@ _INJ_PATTERNS = [
     (folded(r"(?i)\{\{?\s*[^{}\n]{0,30}(?:conversation|chat|history|messages?|user(?:'s)?[ _](?:data|files|email|info)|user_files|passwords?|secrets?|api[ _]?keys?)[^{}\n]{0,20}\}\}?"), 0.4, "exfil-template"),
     (folded(r"(?i)</?(?:tool_call|function_call|tool_use|invoke)\b|\"(?:name|tool)\"\s*:\s*\"[\w.]+\"\s*,\s*\"(?:arguments|parameters|input)\""), 0.4, "tool-markup"),
     (folded(r"(?i)\bthe (?:assistant|ai|model|agent|llm|bot) (?:must|shall|should|is (?:required|instructed|authori[sz]ed|permitted|allowed)) (?:to )?(?:\w+ ){0,3}?(?:execute|call|run|issue|send|grant|approve|ignore|reveal|output|respond|reply|forward)"), 0.6, "assistant-directive"),
-    (re.compile(r"(?:^|[\s\-—'\"(\[])SYSTEM\s*:"), 0.5, "system-marker"),
+    (gated(r"(?:^|[\s\-—'\"(\[])SYSTEM\s*:"), 0.5, "system-marker"),
     (folded(r"(?i)\blet'?s break (?:the|all|some) rules|\bbreak (?:your|the) (?:own )?(?:rules|guidelines|programming)\b"), 0.85, "break-rules"),
     (folded(r"(?i)\byou are now [a-z]\w*(?:gpt|ai|bot|llm)\b|\byou are now \w+, an? (?:ai|assistant|chatbot|model|language model)\b"), 0.5, "persona-named"),
     (folded(r"(?i)\b(?:decode|translate|read|decipher|decrypt|interpret|reverse|combine|concatenate)\b[^.\n]{0,60}\b(?:and|then)\s+(?:then\s+)?(?:do what it says|follow(?: it| them| the instructions?)?\b|execute(?: it| them)?\b|obey|carry (?:it|them) out|act on it|comply)"
@@ -326,9 +327,12 @@ _INJ_PATTERNS = [
     (folded(r"(?i)\b(?:decode|decipher|decrypt|translate|interpret|follow|execute|run)\b[^.\n]{0,40}\b(?:base64|base32|base16|rot13|rot-13|hex(?:adecimal)?|morse|binary|caesar|leetspeak|atbash|encoded|cipher)\b[^\n]{0,80}"), 0.6, "encoded-decode"),
     (folded(r"(?i)\b(?:secure|hidden|secret|encoded) (?:system )?message\b"), 0.5, "encoded-secure-msg"),
 ]
+_INJ_SET = PatternSet([rx for rx, _, _ in _INJ_PATTERNS])
 _TAG_CHARS = re.compile("[\U000e0000-\U000e007f]+")
 _B64_BLOB = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
-_HEX_BLOB = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}\s?){16,}(?![0-9a-fA-F])")
+# "(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}\s?){16,}(?![0-9a-fA-F])" written to start with a hex
+# digit, so the regex engine skips to candidate positions instead of trying every one
+_HEX_BLOB = re.compile(r"[0-9a-fA-F](?<![0-9a-fA-F].)[0-9a-fA-F]\s?(?:[0-9a-fA-F]{2}\s?){15,}(?![0-9a-fA-F])")
 _INSTRUCTION_WORDS = folded(r"(?i)\b(?:ignore|instructions?|system prompt|explain|how to|tell me|write|print|reveal|say|you are|password|make|give)\b")
 # Talking about injection (awareness, defence) is not an attack.
 _INJ_ABOUT = folded(
@@ -353,18 +357,25 @@ def _decoded_instruction(blob: str) -> bool:
     return printable > 0.95 and len(s.split()) >= 3
 
 
+_COMMON_WORDS = "the|and|to|of|a|in|is|you|for|how|with|that|on|your|this|are|what|make|instructions|tell|me"
+_COMMON = re.compile(rf"\b(?:{_COMMON_WORDS})\b")
+# The common words as they are written in ROT13 ("gur" for "the").
+_ROT13_COMMON = frozenset(codecs.encode(w, "rot13") for w in _COMMON_WORDS.split("|"))
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
 def _rot13_english(text: str) -> bool:
     # A line of mostly-alphabetic words that reads as English after ROT13 is a smuggled payload.
-    import codecs
-
     for line in text.split("\n"):
-        words = re.findall(r"[A-Za-z]{2,}", line)
-        if len(words) < 4:
+        runs = _LETTERS.findall(line)
+        if sum(len(w) >= 2 for w in runs) < 4:
             continue
-        dec = codecs.decode(line, "rot13").lower()
-        common = re.findall(r"\b(?:the|and|to|of|a|in|is|you|for|how|with|that|on|your|this|are|what|make|instructions|tell|me)\b", dec)
-        orig = re.findall(r"\b(?:the|and|to|of|a|in|is|you|for|how|with|that|on|your|this|are|what|make|instructions|tell|me)\b", line.lower())
-        if len(common) >= 2 and len(common) > 2 * len(orig):
+        if line.isascii() and sum(map(_ROT13_COMMON.__contains__, map(str.lower, runs))) < 2:
+            # Each common word in the decoded line is a whole run of letters written in ROT13
+            # here (on ASCII text lower() and ROT13 commute): fewer than two, no payload.
+            continue
+        common = _COMMON.findall(codecs.decode(line, "rot13").lower())
+        if len(common) >= 2 and len(common) > 2 * len(_COMMON.findall(line.lower())):
             return True
     return False
 
@@ -374,6 +385,13 @@ _ZW_IN_WORD = re.compile("[^\\W\\d_][\u200b-\u200f\u2060-\u2064\ufeff\u00ad]+(?=
 _LEET_TOKEN = re.compile(r"\b(?=[A-Za-z0-9@$]*[A-Za-z])(?=[A-Za-z0-9@$]*[0-9@$])[A-Za-z0-9@$]{3,}\b")
 _LEET_MAP = str.maketrans("0134578@$", "oieastbas")
 _FRAGMENT = re.compile(r"(['\"])([^'\"\n]{1,40})\1")
+# A leet token mixes letters with digits, "@" or "$", so somewhere one stands next to the other.
+_MIXED = re.compile(r"[A-Za-z](?=[0-9@$])|[0-9@$](?=[A-Za-z])")
+
+
+def _long_chunk(text: str) -> bool:
+    """Could ``text`` hold a base64 blob (24+ characters without a space)?"""
+    return max(map(len, text.split()), default=0) >= 24
 _REFUSAL_SUPPRESSION = folded(
     r"(?i)\bnever say (?:you )?(?:can'?t|cannot|no|sorry)|\bnever (?:apologi[sz]e|refuse|decline|say sorry)|"
     r"\b(?:do not|don't|never) (?:mention|reference|cite|bring up) (?:any |the )?(?:polic(?:y|ies)|guidelines|rules|ethics|legality|safety)|"
@@ -392,8 +410,7 @@ def _pattern_score(text: str) -> tuple[float, tuple[int, int, float, str] | None
     """Sum of the weights of the injection patterns found in ``text`` and the strongest hit."""
     total = 0.0
     first = None
-    for rx, w, rec in _INJ_PATTERNS:
-        m = rx.search(text)
+    for (_, w, rec), m in zip(_INJ_PATTERNS, _INJ_SET.search_each(text), strict=True):
         if m:
             total += w
             if first is None or w > first[2]:
@@ -411,17 +428,19 @@ def _hidden_views(text: str) -> list[tuple[str, str]]:
     """Alternative readings of ``text`` that undo common smuggling tricks: invisible
     characters, leetspeak, payload splitting and encodings. Each is ``(view, recognizer)``."""
     views = []
-    if _ZERO_WIDTH.search(text):
+    ascii_only = text.isascii()  # then no invisible character can be in it
+    if not ascii_only and _ZERO_WIDTH.search(text):
         views.append((_ZERO_WIDTH.sub("", text), "zero-width"))
-    leet = _LEET_TOKEN.findall(text)
+    leet = _LEET_TOKEN.findall(text) if _MIXED.search(text) else []
     # Leetspeak is a whole phrase of substituted words, not the odd id or token in code.
     if len(leet) >= 3 and len(leet) >= 0.3 * len(text.split()):
         views.append((_LEET_TOKEN.sub(lambda m: m.group().translate(_LEET_MAP), text), "leetspeak"))
-    frags = [m.group(2) for m in _FRAGMENT.finditer(text)]
+    # two fragments take four quotes
+    frags = [m.group(2) for m in _FRAGMENT.finditer(text)] if text.count("'") + text.count('"') >= 4 else []
     # Payload splitting uses many short pieces; ordinary quotes are few and long.
     if 2 <= len(frags) <= 40 and sum(map(len, frags)) <= 12 * len(frags):
         views.append(("".join(frags), "payload-split"))
-    for m in _B64_BLOB.finditer(text):
+    for m in _B64_BLOB.finditer(text) if _long_chunk(text) else ():
         blob = m.group()
         try:
             dec = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True).decode("utf-8")
@@ -435,12 +454,13 @@ def find_injection(text: str, doc: object | None = None) -> list[Span]:
     """Instruction overrides, jailbreak personas, system-prompt extraction, indirect
     injection, exfiltration links and smuggled (encoded / invisible) payloads."""
     spans: list[Span] = []
-    tags = _TAG_CHARS.search(text)
+    ascii_only = text.isascii()  # then it holds no tag or zero-width character
+    tags = None if ascii_only else _TAG_CHARS.search(text)
     if tags:
         # Unicode tag characters are invisible; nobody types them by accident.
         spans.append(_span("PROMPT_INJECTION", tags.start(), tags.end(), 0.95, "unicode-tags"))
     total, first = _pattern_score(text)
-    if len(_ZW_IN_WORD.findall(text)) >= 3:
+    if not ascii_only and len(_ZW_IN_WORD.findall(text)) >= 3:
         # Invisible characters inside words exist to dodge filters.
         total += 0.5
         first = first or (0, len(text), 0.5, "zero-width-in-words")
@@ -449,7 +469,7 @@ def find_injection(text: str, doc: object | None = None) -> list[Span]:
             total += 0.9
             first = first if first and first[2] >= 0.9 else (0, len(text), 0.9, rec)
             break
-    for m in _B64_BLOB.finditer(text):
+    for m in _B64_BLOB.finditer(text) if _long_chunk(text) else ():
         blob = m.group()
         if re.search(r"[a-z]", blob) and re.search(r"[A-Z]", blob) and _decoded_instruction(blob):
             total += 0.5

@@ -123,23 +123,39 @@ def required_strings(pattern: str) -> tuple[str, ...] | None:
     return tuple(sorted(req))
 
 
-def required_sets(pattern: str) -> tuple[frozenset[str], ...]:
-    """Every set of strings (each at least 3 characters) that a match of ``pattern`` needs
-    one of, the most selective first; empty when there is none.
+Gate = tuple[tuple[frozenset[str], ...], ...]
 
-    A text must hold a string of *each* set, so all of them together reject far more texts
-    than :func:`required_strings`' single set ("ignore ... the ... instructions" needs a
-    verb, a determiner and a noun).
+
+def _usable(req: frozenset[str]) -> bool:
+    # two CJK characters are as rare in a text as three Latin letters
+    return all(len(s) >= _MIN_GATE_LEN or len(s) == 2 and not s.isascii() for s in req)
+
+
+def _conjunction(items: Any) -> tuple[frozenset[str], ...]:
+    usable = {c for c in _candidates(items) if _usable(c)}
+    return tuple(sorted(usable, key=lambda c: (_selective(c), sorted(c)), reverse=True))
+
+
+def required_gate(pattern: str) -> Gate:
+    """What a text must hold for ``pattern`` to match in it: for one of the pattern's
+    top-level alternatives, a string of each of that alternative's required sets.
+    Empty when some alternative requires nothing (then no cheap pre-check is possible).
+
+    Every set is necessary, so together they reject far more texts than
+    :func:`required_strings`' single set ("ignore ... the ... instructions" needs a verb,
+    a determiner and a noun); and an alternation is only as open as its alternatives.
     """
     try:
         parsed = _p.parse(pattern, 0)
-        if len(parsed) == 1 and parsed[0][0] is _c.SUBPATTERN:  # one group around it all
+        if len(parsed) == 1 and parsed[0][0] is _c.SUBPATTERN and not parsed[0][1][1]:  # one group around it all
             parsed = parsed[0][1][3]
-        cands = _candidates(parsed)
+        if len(parsed) == 1 and parsed[0][0] is _c.BRANCH:
+            alternatives = tuple(_conjunction(b) for b in parsed[0][1][1])
+        else:
+            alternatives = (_conjunction(parsed),)
     except Exception:  # an unexpected parse shape only costs the shortcut
         return ()
-    usable = {c for c in cands if min(map(len, c)) >= _MIN_GATE_LEN}
-    return tuple(sorted(usable, key=lambda c: (_selective(c), sorted(c)), reverse=True))
+    return alternatives if all(alternatives) else ()
 
 
 def _trie_pattern(strings: list[str]) -> str:
@@ -211,12 +227,20 @@ _LOW_GATES = GateIndex()
 _RAW_GATES = GateIndex()
 
 
-def _none_in(gates: tuple[frozenset[str], ...], text: str, index: GateIndex) -> bool:
-    """True when ``text`` holds none of the strings of one of the required sets ``gates``."""
-    if not gates:
-        return False
-    present = index.present(text)
-    return any(g.isdisjoint(present) for g in gates)
+def _possible(gate: Gate, present: frozenset[str]) -> bool:
+    """Can a pattern with ``gate`` match a text that holds the strings ``present``?"""
+    return not gate or any(all(not s.isdisjoint(present) for s in sets) for sets in gate)
+
+
+def _none_in(gate: Gate, text: str, index: GateIndex) -> bool:
+    """True when ``gate`` rules ``text`` out."""
+    return bool(gate) and not _possible(gate, index.present(text))
+
+
+def _register(gate: Gate, index: GateIndex) -> None:
+    for sets in gate:
+        for g in sets:
+            index.add(g)
 
 
 class FoldedPattern:
@@ -241,9 +265,8 @@ class FoldedPattern:
         # a match needs one of these strings: when the text holds none, skip the
         # regex (a substring test is ~100x cheaper than the search)
         self._gate = required_strings(body)
-        self._gate_sets = required_sets(body)
-        for g in self._gate_sets:
-            _LOW_GATES.add(g)
+        self._gate_sets = required_gate(body)
+        _register(self._gate_sets, _LOW_GATES)
 
     def _absent(self, low: str) -> bool:
         return _none_in(self._gate_sets, low, _LOW_GATES)
@@ -300,15 +323,15 @@ class GatedPattern:
         inline_case = "(?i" in body or "(?-i" in body
         best = None if inline_case else required_strings(body)
         gate = None if best is None else frozenset(best)
-        sets = () if inline_case else required_sets(body)
+        sets: Gate = () if inline_case else required_gate(body)
         if self._ci:
             # compared with the lowered text, mapped to plain forms as (?i) would equate them
             gate = None if gate is None else _plain_gate(gate)
-            sets = tuple(g for g in map(_plain_gate, sets) if g is not None)
+            sets = tuple(tuple(g for g in map(_plain_gate, alt) if g is not None) for alt in sets)
+            sets = sets if all(sets) else ()
         self._gate = None if gate is None else tuple(sorted(gate))
         self._gate_sets = sets
-        for g in sets:
-            (_LOW_GATES if self._ci else _RAW_GATES).add(g)
+        _register(sets, _LOW_GATES if self._ci else _RAW_GATES)
 
     def _absent(self, text: str) -> bool:
         if self._ci and self._gate_sets:
@@ -328,3 +351,62 @@ def gated(pattern: str) -> GatedPattern | re.Pattern[str]:
     """``GatedPattern(pattern)`` when the pattern requires some string, else the compiled pattern."""
     gp = GatedPattern(pattern)
     return gp if gp._gate_sets else gp._rx
+
+
+class PatternSet:
+    """Many patterns searched in one text, their gates read from one scan of it.
+
+    Answers like calling ``search`` on each pattern; what it saves is the per-pattern
+    Python work (a lowering lookup, a gate check through nested calls) that, over the 57
+    injection patterns, cost more than the few searches that actually run. Each required
+    set is a bit: a text's strings light the bits of the sets they belong to, and an
+    alternative of a gate is met when all of its bits are lit.
+    """
+
+    def __init__(self, patterns: list[Any]) -> None:
+        self.patterns = list(patterns)
+        self._bits: dict[tuple[bool, str], int] = {}  # (raw text?, string) -> sets holding it
+        self._needs: list[tuple[int, ...] | None] = []  # per pattern: one bit mask per alternative
+        ids: dict[tuple[bool, frozenset[str]], int] = {}
+        for p in self.patterns:
+            raw = isinstance(p, GatedPattern) and not p._ci
+            if not (isinstance(p, FoldedPattern) or raw) or not p._gate_sets:
+                self._needs.append(None)
+                continue
+            needs = []
+            for sets in p._gate_sets:
+                mask = 0
+                for g in sets:
+                    bit = 1 << ids.setdefault((raw, g), len(ids))
+                    mask |= bit
+                    for string in g:
+                        self._bits[(raw, string)] = self._bits.get((raw, string), 0) | bit
+                needs.append(mask)
+            self._needs.append(tuple(needs))
+
+    def _lit(self, raw: bool, present: frozenset[str]) -> int:
+        lit = 0
+        for string in present:
+            lit |= self._bits.get((raw, string), 0)
+        return lit
+
+    def search_each(self, text: str) -> list[re.Match[str] | None]:
+        """``[p.search(text) for p in patterns]``."""
+        low = _lowered(text)
+        low_lit = -1 if low is None else self._lit(False, _LOW_GATES.present(low))
+        raw_lit: int | None = None
+        out: list[re.Match[str] | None] = [None] * len(self.patterns)
+        for i, (p, needs) in enumerate(zip(self.patterns, self._needs, strict=True)):
+            if needs is None:
+                out[i] = p.search(text)
+            elif isinstance(p, FoldedPattern):
+                if low is None:
+                    out[i] = p._ci.search(text)
+                elif any(n & low_lit == n for n in needs):
+                    out[i] = p._cs.search(low)
+            else:
+                if raw_lit is None:
+                    raw_lit = self._lit(True, _RAW_GATES.present(text))
+                if any(n & raw_lit == n for n in needs):
+                    out[i] = p._rx.search(text)
+        return out

@@ -6,9 +6,8 @@ Each ``find_*`` function is pure: ``text -> list[Span]``.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from .checks import aba_routing_ok, card_issuer_ok, iban_ok, luhn_ok, public_ip, ssn_ok
+from .checks import aba_routing_ok, card_issuer_ok, digit_facts, iban_ok, luhn_ok, public_ip, ssn_ok
 from .engine import Span
 
 
@@ -18,19 +17,6 @@ def _span(kind: str, start: int, end: int, score: float, rec: str, category: str
 
 def _before(text: str, pos: int, width: int = 40) -> str:
     return text[max(0, pos - width):pos].lower()
-
-
-_DIGIT_RUN = re.compile(r"\d+")
-
-
-@lru_cache(maxsize=16)
-def digit_facts(text: str) -> tuple[int, int]:
-    """How many digits ``text`` holds and its longest run of them (``\\d``, as the patterns
-    read digits). Most identifiers need many digits and most prompts hold few, so each
-    recognizer below first checks the count its shortest match needs (computed once per
-    text: every detector of one text asks in turn)."""
-    runs = _DIGIT_RUN.findall(text)
-    return sum(map(len, runs)), max(map(len, runs), default=0)
 
 
 # ----------------------------------------------------------------------------- email
