@@ -11,7 +11,10 @@ import base64
 import binascii
 import codecs
 import re
+from re import _constants as sre_constants  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
+from .checks import digit_facts
 from .engine import Span
 from .fold import PatternSet, folded, gated
 
@@ -55,12 +58,12 @@ def find_phi(text: str, doc: object | None = None) -> list[Span]:
     """Health evidence about an individual. The classifier keeps it only if an identifying
     entity (name, DOB, MRN, contact detail) is also present."""
     hits = list(_CLINICAL.finditer(text))
-    icd = [m for m in _ICD10.finditer(text) if _ICD_CONTEXT.search(text[max(0, m.start() - 60):m.start()]) or "(" == text[m.start() - 1:m.start()]]
+    codes = _ICD10.finditer(text) if digit_facts(text)[0] >= 2 else ()  # a code holds two digits
+    icd = [m for m in codes if _ICD_CONTEXT.search(text[max(0, m.start() - 60):m.start()]) or "(" == text[m.start() - 1:m.start()]]
     if not hits and not icd:
         return []
-    personal = _PERSONAL_HEALTH.search(text)
     n = len({m.group().lower() for m in hits}) + 2 * len(icd)
-    if n >= 2 or n >= 1 and personal and icd:
+    if n >= 2 or n >= 1 and icd and _PERSONAL_HEALTH.search(text):
         ev = hits + icd
         return [_span("PHI", min(m.start() for m in ev), max(m.end() for m in ev), 0.8, "phi-clinical")]
     return []
@@ -188,6 +191,29 @@ _CODE_LINE = [
     (re.compile(r"^\s*-?\s*(?:hosts|tasks|handlers|become|gather_facts|roles):(?:\s|$)"), 2),
     (re.compile(r"^\s*(?:apt|yum|dnf|copy|template|service|systemd|lineinfile|package|ansible\.builtin\.\w+):\s*$"), 1),
 ]
+
+
+def _any_of(patterns: list[str]) -> re.Pattern[str]:
+    """One regex that matches a line iff one of ``patterns`` does (each keeps its own
+    case flag); those anchored at the line start are tried there only."""
+    def body(p: str) -> str:
+        return f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})"
+
+    def unanchored(p: str) -> str | None:
+        """``p`` without its leading ``^`` if every match of it starts there ("^a|b" does not)."""
+        flags, rest = ("(?i)", p[4:]) if p.startswith("(?i)") else ("", p)
+        first = sre_parse.parse(p)[0]
+        if rest.startswith("^") and first[0] is sre_constants.AT and first[1] is sre_constants.AT_BEGINNING:
+            return flags + rest[1:]
+        return None
+
+    starts = [body(u) for u in map(unanchored, patterns) if u is not None]
+    anywhere = [body(p) for p in patterns if unanchored(p) is None]
+    return re.compile("^(?:" + "|".join(starts) + ")|" + "|".join(anywhere))
+
+
+# Most prose lines match none of the line signals: one search says so (~2x cheaper than 45).
+_ANY_CODE_LINE = _any_of([rx.pattern for rx, _ in _CODE_LINE])
 # `inline code` in prose: scored like a line of its own.
 _BACKTICK = re.compile(r"`([^`\n]{4,200})`")
 _FENCE = re.compile(r"```[\w+-]*\n[\s\S]*?```")
@@ -230,6 +256,8 @@ def _score_lines(lines: list[str]) -> tuple[int, int, int, bool]:
         if not ln.strip() or _PROSE_LINE.match(ln) or _ENV_LINE.match(ln):
             continue
         best, hits = 0, 0
+        if not _ANY_CODE_LINE.search(ln):
+            continue
         for rx, w in _CODE_LINE:
             if rx.search(ln):
                 best = max(best, w)

@@ -178,6 +178,10 @@ def _trie_pattern(strings: list[str]) -> str:
     return emit(root)
 
 
+# up to this many strings, substring tests beat the trie scan (whose cost is per position)
+_FEW_STRINGS = 64
+
+
 class GateIndex:
     """Which of many patterns' required strings a text holds, found in one pass over it.
 
@@ -194,6 +198,18 @@ class GateIndex:
         self._prefixes: dict[str, tuple[str, ...]] = {}
         self._cache: dict[str, frozenset[str]] = {}
 
+    def _scan(self, text: str) -> frozenset[str]:
+        rx = self._rx
+        if rx is None:
+            ordered = sorted(self._strings)
+            rx = self._rx = re.compile("(?=(" + _trie_pattern(ordered) + "))", re.DOTALL)
+            self._prefixes = {s: tuple(p for p in ordered if s.startswith(p)) for s in ordered}
+        prefixes = self._prefixes
+        found: set[str] = set()
+        for longest in set(rx.findall(text)):
+            found.update(prefixes[longest])
+        return frozenset(found)
+
     def add(self, strings: frozenset[str]) -> None:
         if not self._strings.issuperset(strings):
             self._strings.update(strings)
@@ -205,16 +221,10 @@ class GateIndex:
         got = self._cache.get(text)
         if got is not None:
             return got
-        rx = self._rx
-        if rx is None:
-            ordered = sorted(self._strings)
-            rx = self._rx = re.compile("(?=(" + _trie_pattern(ordered) + "))", re.DOTALL)
-            self._prefixes = {s: tuple(p for p in ordered if s.startswith(p)) for s in ordered}
-        prefixes = self._prefixes
-        found: set[str] = set()
-        for longest in set(rx.findall(text)):
-            found.update(prefixes[longest])
-        got = frozenset(found)
+        if len(self._strings) <= _FEW_STRINGS:
+            got = frozenset(s for s in self._strings if s in text)
+        else:
+            got = self._scan(text)
         if len(self._cache) >= 16:  # the detectors of one text ask one after another
             self._cache.clear()
         self._cache[text] = got
@@ -390,23 +400,49 @@ class PatternSet:
             lit |= self._bits.get((raw, string), 0)
         return lit
 
-    def search_each(self, text: str) -> list[re.Match[str] | None]:
-        """``[p.search(text) for p in patterns]``."""
+    def _candidates(self, text: str) -> tuple[str | None, list[bool]]:
+        """The lowered text (None when lowering would move offsets) and, per pattern,
+        whether its gate lets it match ``text``."""
         low = _lowered(text)
         low_lit = -1 if low is None else self._lit(False, _LOW_GATES.present(low))
         raw_lit: int | None = None
-        out: list[re.Match[str] | None] = [None] * len(self.patterns)
-        for i, (p, needs) in enumerate(zip(self.patterns, self._needs, strict=True)):
-            if needs is None:
-                out[i] = p.search(text)
+        ok = []
+        for p, needs in zip(self.patterns, self._needs, strict=True):
+            if needs is None or isinstance(p, FoldedPattern) and low is None:
+                ok.append(True)
             elif isinstance(p, FoldedPattern):
-                if low is None:
-                    out[i] = p._ci.search(text)
-                elif any(n & low_lit == n for n in needs):
-                    out[i] = p._cs.search(low)
+                ok.append(any(n & low_lit == n for n in needs))
             else:
                 if raw_lit is None:
                     raw_lit = self._lit(True, _RAW_GATES.present(text))
-                if any(n & raw_lit == n for n in needs):
-                    out[i] = p._rx.search(text)
+                ok.append(any(n & raw_lit == n for n in needs))
+        return low, ok
+
+    def _rx_and_text(self, p: Any, text: str, low: str | None) -> tuple[Any, str]:
+        if isinstance(p, FoldedPattern):
+            return (p._ci, text) if low is None else (p._cs, low)
+        if isinstance(p, GatedPattern) and not p._ci:
+            return p._rx, text
+        return p, text  # answers for itself
+
+    def search_each(self, text: str) -> list[re.Match[str] | None]:
+        """``[p.search(text) for p in patterns]``."""
+        low, ok = self._candidates(text)
+        out: list[re.Match[str] | None] = [None] * len(ok)
+        for i, p in enumerate(self.patterns):
+            if ok[i]:
+                rx, where = self._rx_and_text(p, text, low)
+                out[i] = rx.search(where)
+        return out
+
+    def finditer_each(self, text: str) -> list[Iterator[re.Match[str]]]:
+        """``[p.finditer(text) for p in patterns]``."""
+        low, ok = self._candidates(text)
+        out: list[Iterator[re.Match[str]]] = []
+        for p, maybe in zip(self.patterns, ok, strict=True):
+            if maybe:
+                rx, where = self._rx_and_text(p, text, low)
+                out.append(rx.finditer(where))
+            else:
+                out.append(iter(()))
         return out

@@ -38,7 +38,13 @@ class HealthTermDetector:
         return frozenset({"PHI"})
 
     def detect(self, text: str, doc: Any | None) -> list[Span]:
-        words = [(m.group().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text.lower())]
+        low = text.lower()
+        plain = _WORD.findall(low)
+        if "’" in low:
+            plain = [w.replace("’", "'") for w in plain]
+        if self.heads.isdisjoint(plain):  # no term starts here: nothing to look up
+            return []
+        words = [(m.group().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(low)]
         out: list[Span] = []
         i = 0
         while i < len(words):

@@ -14,7 +14,7 @@ from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 
 from .checks import char_classes
 from .engine import Span
-from .fold import gated
+from .fold import PatternSet, gated
 
 _ENTROPY = Base64HighEntropyString()
 
@@ -89,6 +89,10 @@ _HASH_CONTEXT = re.compile(r"(?i)\b(?:sha\d*|md5|hash|digest|checksum|commit|sha
 _WEAK_KEYWORD = re.compile(r"(?i)^(?:key|credentials?|[\w.-]*id)$")
 
 
+# every pattern's gate read from one scan of the text; in detect's order
+_ALL = PatternSet([rx for _, rx, _ in _VENDOR] + [_CONN, _CLI_FLAG, _USER_SLASH, _ASSIGN])
+
+
 def _placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER.search(value)) or value in _DOCUMENTED_EXAMPLES or value.endswith("EXAMPLE")
 
@@ -136,28 +140,30 @@ class SecretDetector:
             taken.append((s, e))
             out.append(Span("SECRET", "SECRET", s, e, score, rec))
 
-        for rec, rx, grp in _VENDOR:
-            for m in rx.finditer(text):
+        found = _ALL.finditer_each(text)
+        conn, cli_flag, user_slash, assign = found[len(_VENDOR):]
+        for (rec, _, grp), matches in zip(_VENDOR, found, strict=False):
+            for m in matches:
                 val = m.group(grp)
                 if _placeholder(val) and rec != "private-key":
                     continue
                 if rec == "private-key" and len(val) < 80:
                     continue
                 add(m.start(grp), m.end(grp), 0.95, rec)
-        for m in _CONN.finditer(text):
+        for m in conn:
             val = m.group(1)
             if not _placeholder(val) and not val.startswith("$"):
                 add(m.start(1), m.end(1), 0.9, "connection-string")
-        for m in _CLI_FLAG.finditer(text):
+        for m in cli_flag:
             val = m.group(1).rstrip(".,;")
             context = text[max(0, m.start() - 40):m.end()]
             if not val.startswith(("-", "$")) and _credential_like(val, "password", context):
                 add(m.start(1), m.start(1) + len(val), 0.8, "cli-flag")
-        for m in _USER_SLASH.finditer(text):
+        for m in user_slash:
             val = m.group(1).rstrip(".,;")
             if not _placeholder(val):
                 add(m.start(1), m.start(1) + len(val), 0.85, "login-pair")
-        for m in _ASSIGN.finditer(text):
+        for m in assign:
             val = m.group(2).rstrip(".,;:!?")
             ctx = text[max(0, m.start() - 40):m.end() + 10]
             if _credential_like(val, m.group(1), ctx):
