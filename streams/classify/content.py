@@ -16,7 +16,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 from .checks import digit_facts
 from .engine import Span
-from .fold import PatternSet, folded, gated
+from .fold import PatternSet, folded, gated, top_level_alternatives
 
 
 def _span(cat: str, start: int, end: int, score: float, rec: str) -> Span:
@@ -193,27 +193,45 @@ _CODE_LINE = [
 ]
 
 
+def _unanchored(p: str) -> str | None:
+    """``p`` without its leading ``^`` if every match of it starts there ("^a|b" does not)."""
+    flags, rest = ("(?i)", p[4:]) if p.startswith("(?i)") else ("", p)
+    first = sre_parse.parse(p)[0]
+    if rest.startswith("^") and first[0] is sre_constants.AT and first[1] is sre_constants.AT_BEGINNING:
+        return flags + rest[1:]
+    return None
+
+
 def _any_of(patterns: list[str]) -> re.Pattern[str]:
-    """One regex that matches a line iff one of ``patterns`` does (each keeps its own
-    case flag); those anchored at the line start are tried there only."""
-    def body(p: str) -> str:
-        return f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})"
-
-    def unanchored(p: str) -> str | None:
-        """``p`` without its leading ``^`` if every match of it starts there ("^a|b" does not)."""
-        flags, rest = ("(?i)", p[4:]) if p.startswith("(?i)") else ("", p)
-        first = sre_parse.parse(p)[0]
-        if rest.startswith("^") and first[0] is sre_constants.AT and first[1] is sre_constants.AT_BEGINNING:
-            return flags + rest[1:]
-        return None
-
-    starts = [body(u) for u in map(unanchored, patterns) if u is not None]
-    anywhere = [body(p) for p in patterns if unanchored(p) is None]
-    return re.compile("^(?:" + "|".join(starts) + ")|" + "|".join(anywhere))
+    """A regex that finds something iff one of ``patterns`` does (each keeps its own case flag)."""
+    return re.compile("|".join(f"(?i:{p[4:]})" if p.startswith("(?i)") else f"(?:{p})" for p in patterns))
 
 
-# Most prose lines match none of the line signals: one search says so (~2x cheaper than 45).
-_ANY_CODE_LINE = _any_of([rx.pattern for rx, _ in _CODE_LINE])
+# Most prose lines have none of the line signals, and a few cheap tests say so. Each signal's
+# top-level alternatives apart: those anchored at the line start are matched there (a search
+# would try them at every position); the others are searched, the worded ones only when the
+# text holds their words (one gate scan a text).
+_CODE_PARTS = [f"{p[:4]}{alt}" if p.startswith("(?i)") else alt for p in (rx.pattern for rx, _ in _CODE_LINE)
+               for alt in top_level_alternatives(p[4:] if p.startswith("(?i)") else p)]
+_CODE_START = _any_of([u for u in map(_unanchored, _CODE_PARTS) if u is not None])
+_CODE_GATED = PatternSet([folded(p) if p.startswith("(?i)") else gated(p) for p in _CODE_PARTS
+                          if _unanchored(p) is None])
+_CODE_OPEN = [p for p in _CODE_GATED.patterns if isinstance(p, re.Pattern)]
+_CODE_WORDED = [(re.compile(p.pattern), i) for i, p in enumerate(_CODE_GATED.patterns) if not isinstance(p, re.Pattern)]
+
+
+def _signals(text: str) -> list[re.Pattern[str]]:
+    """The worded line signals that can occur in ``text`` (so in any line of it)."""
+    possible = _CODE_GATED.possible(text)
+    return [rx for rx, i in _CODE_WORDED if possible[i]]
+
+
+def _signalled(line: str, worded: list[re.Pattern[str]]) -> bool:
+    """Does ``line`` match any line signal? (``worded``: see :func:`_signals`)"""
+    return bool(_CODE_START.match(line) or any(rx.search(line) for rx in _CODE_OPEN)
+                or any(rx.search(line) for rx in worded))
+
+
 # `inline code` in prose: scored like a line of its own.
 _BACKTICK = re.compile(r"`([^`\n]{4,200})`")
 _FENCE = re.compile(r"```[\w+-]*\n[\s\S]*?```")
@@ -229,12 +247,13 @@ _ENV_LINE = re.compile(r"^\s*[A-Z][A-Z0-9_]*\s*=\s*\S*\s*$")
 
 def find_code(text: str, doc: object | None = None) -> list[Span]:
     """Program source: a fenced block with code, or lines with enough syntax signals."""
+    worded = _signals(text)
     for m in _FENCE.finditer(text):
         body = m.group()
-        if _score_lines(body.split("\n")[1:-1])[0] >= 2:
+        if _score_lines(body.split("\n")[1:-1], worded)[0] >= 2:
             return [_span("SOURCE_CODE", m.start(), m.end(), 0.9, "code-fence")]
     lines = text.split("\n")
-    score, first, last, strong = _score_lines(lines)
+    score, first, last, strong = _score_lines(lines, worded)
     # A single strongly-typed line ("SELECT ... FROM ...", "def f(x):") is a one-line snippet.
     if score >= 4 and strong or score >= 6 or score >= 3 and first == last:
         starts = [0]
@@ -242,7 +261,7 @@ def find_code(text: str, doc: object | None = None) -> list[Span]:
             starts.append(starts[-1] + len(ln) + 1)
         return [_span("SOURCE_CODE", starts[first], starts[last] + len(lines[last]), 0.85, "code-lines")]
     for m in _BACKTICK.finditer(text):
-        if _score_lines([m.group(1)])[0] >= 2:
+        if _score_lines([m.group(1)], worded)[0] >= 2:
             return [_span("SOURCE_CODE", m.start(), m.end(), 0.7, "code-inline")]
     cmd = _INLINE_CMD.search(text)
     if cmd:
@@ -250,13 +269,13 @@ def find_code(text: str, doc: object | None = None) -> list[Span]:
     return []
 
 
-def _score_lines(lines: list[str]) -> tuple[int, int, int, bool]:
+def _score_lines(lines: list[str], worded: list[re.Pattern[str]]) -> tuple[int, int, int, bool]:
     score, first, last, strong = 0, -1, -1, False
     for i, ln in enumerate(lines):
         if not ln.strip() or _PROSE_LINE.match(ln) or _ENV_LINE.match(ln):
             continue
         best, hits = 0, 0
-        if not _ANY_CODE_LINE.search(ln):
+        if not _signalled(ln, worded):
             continue
         for rx, w in _CODE_LINE:
             if rx.search(ln):

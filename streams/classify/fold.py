@@ -158,6 +158,32 @@ def required_gate(pattern: str) -> Gate:
     return alternatives if all(alternatives) else ()
 
 
+def _class_end(pattern: str, i: int) -> int:
+    """Index just past the character class that starts at ``pattern[i]`` ("[")."""
+    j = i + 1
+    j += pattern.startswith("^", j)
+    j += pattern.startswith("]", j)  # a leading "]" is a member, not the end
+    while pattern[j] != "]":
+        j += 2 if pattern[j] == "\\" else 1
+    return j + 1
+
+
+def top_level_alternatives(alternatives: str) -> list[str]:
+    """``a|b(?:c|d)|[|E]`` split at its top-level bars: ``["a", "b(?:c|d)", "[|E]"]``."""
+    out, cur, depth, i = [], "", 0, 0
+    while i < len(alternatives):
+        ch = alternatives[i]
+        end = i + 2 if ch == "\\" else _class_end(alternatives, i) if ch == "[" else i + 1
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += alternatives[i:end]
+        i = end
+    return [*out, cur]
+
+
 def _trie_pattern(strings: list[str]) -> str:
     """A regex matching exactly the strings, as a trie: at any position it tries at most one
     branch per next character, and (greedy) it matches the longest string found there."""
@@ -424,6 +450,10 @@ class PatternSet:
         if isinstance(p, GatedPattern) and not p._ci:
             return p._rx, text
         return p, text  # answers for itself
+
+    def possible(self, text: str) -> list[bool]:
+        """Per pattern: can it match ``text`` (or any part of it)?"""
+        return self._candidates(text)[1]
 
     def search_each(self, text: str) -> list[re.Match[str] | None]:
         """``[p.search(text) for p in patterns]``."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .fold import top_level_alternatives
+
 # Words that, as part of a span, show it is not a personal name.
 NOT_NAME_WORDS = frozenset(
     """mode token key secret password api model prompt system user assistant admin developer chatgpt gpt
@@ -60,22 +62,6 @@ _RELATIONS = (
 )
 
 
-def _top_level(alternatives: str) -> list[str]:
-    """``a|b(?:c|d)|[Ee]`` split at its top-level bars: ``["a", "b(?:c|d)", "[Ee]"]``."""
-    out, cur, depth, i = [], "", 0, 0
-    while i < len(alternatives):
-        ch = alternatives[i]
-        step = 2 if ch == "\\" else alternatives.index("]", i + 2) + 1 - i if ch == "[" else 1
-        depth += (ch == "(") - (ch == ")")
-        if ch == "|" and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += alternatives[i:i + step]
-        i += step
-    return [*out, cur]
-
-
 def first_char_branches(alternatives: str) -> str:
     """The same alternation regrouped by first character: ``[Pp]atient|[Nn]ame|[Pp]artner``
     becomes ``(?:[Pp](?:atient|artner)|[Nn]ame)``.
@@ -88,7 +74,7 @@ def first_char_branches(alternatives: str) -> str:
     Each alternative must start with a plain character or a class of plain characters.
     """
     groups: list[tuple[set[str], list[tuple[frozenset[str], str]]]] = []
-    for alt in _top_level(alternatives):
+    for alt in top_level_alternatives(alternatives):
         head = alt[:alt.index("]") + 1] if alt.startswith("[") else alt[:1]
         if not re.fullmatch(r"\[[\w' ]+\]|[\w' ]", head):
             raise ValueError(f"{alt!r}: expected a plain first character or class")
