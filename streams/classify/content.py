@@ -16,7 +16,8 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 from .checks import digit_facts
 from .engine import Span
-from .fold import PatternSet, folded, gated, top_level_alternatives
+from .fold import folded, gated
+from .patternset import PatternSet, top_level_alternatives
 
 
 def _span(cat: str, start: int, end: int, score: float, rec: str) -> Span:

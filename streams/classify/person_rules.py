@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .fold import top_level_alternatives
+from .patternset import top_level_alternatives
 
 # Words that, as part of a span, show it is not a personal name.
 NOT_NAME_WORDS = frozenset(

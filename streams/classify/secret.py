@@ -14,7 +14,8 @@ from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString
 
 from .checks import char_classes
 from .engine import Span
-from .fold import PatternSet, gated
+from .fold import gated
+from .patternset import PatternSet
 
 _ENTROPY = Base64HighEntropyString()
 

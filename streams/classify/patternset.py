@@ -1,0 +1,129 @@
+"""Many patterns against one text at once, and regex source helpers.
+
+:class:`PatternSet` reads every pattern's required-string gate (see ``fold``) from one
+scan of the text instead of one gate check per pattern; :func:`top_level_alternatives`
+splits a regex source at its top-level bars.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from .fold import LOW_GATES, RAW_GATES, FoldedPattern, GatedPattern, lowered
+
+
+def _class_end(pattern: str, i: int) -> int:
+    """Index just past the character class that starts at ``pattern[i]`` ("[")."""
+    j = i + 1
+    j += pattern.startswith("^", j)
+    j += pattern.startswith("]", j)  # a leading "]" is a member, not the end
+    while pattern[j] != "]":
+        j += 2 if pattern[j] == "\\" else 1
+    return j + 1
+
+
+def top_level_alternatives(alternatives: str) -> list[str]:
+    """``a|b(?:c|d)|[|E]`` split at its top-level bars: ``["a", "b(?:c|d)", "[|E]"]``."""
+    out, cur, depth, i = [], "", 0, 0
+    while i < len(alternatives):
+        ch = alternatives[i]
+        end = i + 2 if ch == "\\" else _class_end(alternatives, i) if ch == "[" else i + 1
+        depth += (ch == "(") - (ch == ")")
+        if ch == "|" and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += alternatives[i:end]
+        i = end
+    return [*out, cur]
+
+
+class PatternSet:
+    """Many patterns searched in one text, their gates read from one scan of it.
+
+    Answers like calling ``search`` on each pattern; what it saves is the per-pattern
+    Python work (a lowering lookup, a gate check through nested calls) that, over the 57
+    injection patterns, cost more than the few searches that actually run. Each required
+    set is a bit: a text's strings light the bits of the sets they belong to, and an
+    alternative of a gate is met when all of its bits are lit.
+    """
+
+    def __init__(self, patterns: list[Any]) -> None:
+        self.patterns = list(patterns)
+        self._bits: dict[tuple[bool, str], int] = {}  # (raw text?, string) -> sets holding it
+        self._needs: list[tuple[int, ...] | None] = []  # per pattern: one bit mask per alternative
+        ids: dict[tuple[bool, frozenset[str]], int] = {}
+        for p in self.patterns:
+            raw = isinstance(p, GatedPattern) and not p._ci
+            if not (isinstance(p, FoldedPattern) or raw) or not p._gate_sets:
+                self._needs.append(None)
+                continue
+            needs = []
+            for sets in p._gate_sets:
+                mask = 0
+                for g in sets:
+                    bit = 1 << ids.setdefault((raw, g), len(ids))
+                    mask |= bit
+                    for string in g:
+                        self._bits[(raw, string)] = self._bits.get((raw, string), 0) | bit
+                needs.append(mask)
+            self._needs.append(tuple(needs))
+
+    def _lit(self, raw: bool, present: frozenset[str]) -> int:
+        lit = 0
+        for string in present:
+            lit |= self._bits.get((raw, string), 0)
+        return lit
+
+    def _candidates(self, text: str) -> tuple[str | None, list[bool]]:
+        """The lowered text (None when lowering would move offsets) and, per pattern,
+        whether its gate lets it match ``text``."""
+        low = lowered(text)
+        low_lit = -1 if low is None else self._lit(False, LOW_GATES.present(low))
+        raw_lit: int | None = None
+        ok = []
+        for p, needs in zip(self.patterns, self._needs, strict=True):
+            if needs is None or isinstance(p, FoldedPattern) and low is None:
+                ok.append(True)
+            elif isinstance(p, FoldedPattern):
+                ok.append(any(n & low_lit == n for n in needs))
+            else:
+                if raw_lit is None:
+                    raw_lit = self._lit(True, RAW_GATES.present(text))
+                ok.append(any(n & raw_lit == n for n in needs))
+        return low, ok
+
+    def _rx_and_text(self, p: Any, text: str, low: str | None) -> tuple[Any, str]:
+        if isinstance(p, FoldedPattern):
+            return (p._ci, text) if low is None else (p._cs, low)
+        if isinstance(p, GatedPattern) and not p._ci:
+            return p._rx, text
+        return p, text  # answers for itself
+
+    def possible(self, text: str) -> list[bool]:
+        """Per pattern: can it match ``text`` (or any part of it)?"""
+        return self._candidates(text)[1]
+
+    def search_each(self, text: str) -> list[re.Match[str] | None]:
+        """``[p.search(text) for p in patterns]``."""
+        low, ok = self._candidates(text)
+        out: list[re.Match[str] | None] = [None] * len(ok)
+        for i, p in enumerate(self.patterns):
+            if ok[i]:
+                rx, where = self._rx_and_text(p, text, low)
+                out[i] = rx.search(where)
+        return out
+
+    def finditer_each(self, text: str) -> list[Iterator[re.Match[str]]]:
+        """``[p.finditer(text) for p in patterns]``."""
+        low, ok = self._candidates(text)
+        out: list[Iterator[re.Match[str]]] = []
+        for p, maybe in zip(self.patterns, ok, strict=True):
+            if maybe:
+                rx, where = self._rx_and_text(p, text, low)
+                out.append(rx.finditer(where))
+            else:
+                out.append(iter(()))
+        return out
