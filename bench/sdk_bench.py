@@ -60,7 +60,7 @@ def _produce_requests(sdk: EventProducer) -> int:
 
 
 async def run(n: int, rounds: int, ways: tuple[str, ...], label: str = "",
-              baseline: dict[str, str] | None = None) -> None:
+              baseline: dict[str, str] | None = None, first: int = 0) -> None:
     broker = EmbeddedBroker(port=free_port())
     broker.start()
     assert broker.proc is not None
@@ -68,11 +68,11 @@ async def run(n: int, rounds: int, ways: tuple[str, ...], label: str = "",
         await ensure_topics(broker.bootstrap, topic_specs(Topics.for_prefix("lg"), 4))
         async with EventProducer(broker.bootstrap, "lg") as sdk:
             _count_produce_requests(sdk)
-            for r in range(rounds):
+            for r in range(first, first + rounds):
                 if baseline is not None:
                     subprocess.run([sys.executable, __file__, "--events", str(n), "--rounds", "1",
-                                    "--only", "one-by-one", "--label", baseline["LABEL"]], env=baseline,
-                                   check=True)
+                                    "--only", "one-by-one", "--label", baseline["LABEL"],
+                                    "--first-round", str(r)], env=baseline, check=True)
                 for way in ways:
                     events = _events(n, f"{way}{r}")
                     req0, b0, c0 = _produce_requests(sdk), cpu_s(broker.proc.pid), time.process_time()
@@ -104,10 +104,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--baseline", metavar="REV", help="also run one-by-one on this git revision's SDK")
     ap.add_argument("--only", choices=("one-by-one", "bulk"), help=argparse.SUPPRESS)
     ap.add_argument("--label", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--first-round", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     ways = (a.only,) if a.only else ("one-by-one", "bulk")
     if a.only:
-        asyncio.run(run(a.events, a.rounds, ways, f"{a.label} "))
+        asyncio.run(run(a.events, a.rounds, ways, f"{a.label} ", first=a.first_round))
         return 0
     print(f"sdk bench: {a.events} events a round, {os.cpu_count()} cores, {load()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="lg-sdk-bench-") as tmp:
