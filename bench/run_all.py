@@ -21,6 +21,9 @@ BENCHES = [
     ("proxy overhead vs direct (observe, enforce with the real worker)",
      ["proxy_bench.py", "--requests", "1000", "--warmup", "200"]),
     ("MLflow ingest", ["ingest_bench.py"]),
+    ("SDK publisher: one by one vs bulk", ["sdk_bench.py", "--rounds", "2"]),
+    ("ledger service + broker at 2,000 decisions/s: gathered appends vs one per fetch",
+     ["sink_bench.py", "--rounds", "1", "--compare", "batch_linger_ms=0"]),
 ]
 
 

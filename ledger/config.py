@@ -56,8 +56,7 @@ class LedgerConfig(Section):
     batch_linger_ms: int = Field(
         200, ge=0, le=60_000,
         description="the sink appends what arrived within this window as one batch (each append "
-                    "costs ≈ 15 ms of CPU however small); records wait in Kafka meanwhile, and the "
-                    "sink's fetches wait up to this long (at most 1 s) for about a batch. Longer "
+                    "costs ≈ 15 ms of CPU however small); records wait in Kafka meanwhile. Longer "
                     "means less CPU a record at low rates and later records at a burst's end")
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = Field(None, ge=0, le=65535,

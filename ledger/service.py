@@ -33,7 +33,7 @@ from ledgergate.ledger.errors import LedgerError
 from ledgergate.ledger.metrics import LedgerMetrics
 from ledgergate.ledger.metrics import serve as serve_metrics
 from ledgergate.ledger.ops import LedgerOps
-from ledgergate.ledger.sink import LedgerSink, consumer_options
+from ledgergate.ledger.sink import LedgerSink
 from ledgergate.ledger.store import LedgerReader, LedgerWriter, LegalHold, connect
 from ledgergate.ledger.witness_server import witness_loop
 from ledgergate.schemas.codec import Codec
@@ -136,8 +136,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
     api_task = asyncio.create_task(server.serve())
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.broker.bootstrap, group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest",
-                                client_id=f"ledgergate-ledger-{led.ledger_id}",
-                                **consumer_options(led.batch_max, led.batch_linger_ms))
+                                client_id=f"ledgergate-ledger-{led.ledger_id}")
     sink_task: asyncio.Task[None] | None = None
     jobs: list[asyncio.Task[None]] = []
     witnesses = [(w.url, w.name) for w in led.witnesses]

@@ -1,10 +1,10 @@
-"""How the ledger sink gathers records into appends, and what it asks the broker for (pure parts)."""
+"""How the ledger sink gathers records into appends (the pure part)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ledgergate.ledger.sink import Gathering, consumer_options
+from ledgergate.ledger.sink import Gathering
 
 
 @pytest.mark.parametrize("steps, expect", [
@@ -40,13 +40,3 @@ def test_a_linger_zero_gathering_appends_every_fetch() -> None:
     g = Gathering(batch_max=500, linger_s=0.0)
     g.add(["a"], 1.0)
     assert g.due(1.0)
-
-
-@pytest.mark.parametrize("batch_max, linger_ms, expect", [
-    (500, 0, {"fetch_max_wait_ms": 500, "fetch_min_bytes": 1}),       # append per fetch: answer at once
-    (500, 200, {"fetch_max_wait_ms": 200, "fetch_min_bytes": 128_000}),
-    (1000, 60_000, {"fetch_max_wait_ms": 1000, "fetch_min_bytes": 256_000}),  # capped wait
-])
-def test_the_consumer_asks_for_about_a_batch_within_the_linger(batch_max: int, linger_ms: int,
-                                                                expect: dict[str, int]) -> None:
-    assert consumer_options(batch_max, linger_ms) == expect
