@@ -149,15 +149,20 @@ def required_gate(pattern: str) -> Gate:
     """
     try:
         parsed = _p.parse(pattern, 0)
-        if len(parsed) == 1 and parsed[0][0] is _c.SUBPATTERN and not parsed[0][1][1]:  # one group around it all
-            parsed = parsed[0][1][3]
-        if len(parsed) == 1 and parsed[0][0] is _c.BRANCH:
-            alternatives = tuple(_conjunction(b) for b in parsed[0][1][1])
-        else:
-            alternatives = (_conjunction(parsed),)
+        branches = _alternation(parsed)
+        alternatives = (_conjunction(parsed),) if branches is None else tuple(map(_conjunction, branches))
     except Exception:  # an unexpected parse shape only costs the shortcut
         return ()
     return alternatives if all(alternatives) else ()
+
+
+def _alternation(items: Any) -> list[Any] | None:
+    """The branches of ``items`` when it is one alternation (maybe in plain groups, maybe
+    between anchors such as ``\\b``, which require nothing), else None."""
+    core = [it for it in items if it[0] is not _c.AT]
+    while len(core) == 1 and core[0][0] is _c.SUBPATTERN and not core[0][1][1] and not core[0][1][2]:
+        core = [it for it in core[0][1][3] if it[0] is not _c.AT]
+    return list(core[0][1][1]) if len(core) == 1 and core[0][0] is _c.BRANCH else None
 
 
 def _trie_pattern(strings: list[str]) -> str:
@@ -192,15 +197,37 @@ class GateIndex:
     a trie of all the strings answers every pattern. The answer is exact: a lookahead at
     each position matches the longest string starting there, and every other string that
     starts there is one of its prefixes.
+
+    Each required set is a bit. A text lights the bits of the sets its strings belong to
+    (:meth:`lit`), and a pattern's gate is one bit mask per alternative
+    (:meth:`register`): the pattern can match only if all bits of one mask are lit.
     """
 
     def __init__(self) -> None:
-        self._strings: set[str] = set()
+        self._strings: dict[str, int] = {}  # string -> bits of the sets holding it
+        self._set_bits: dict[frozenset[str], int] = {}
         self._rx: re.Pattern[str] | None = None
         self._prefixes: dict[str, tuple[str, ...]] = {}
-        self._cache: dict[str, frozenset[str]] = {}
+        self._cache: dict[str, int] = {}
 
-    def _scan(self, text: str) -> frozenset[str]:
+    def register(self, gate: Gate) -> tuple[int, ...]:
+        """The bit masks of ``gate``'s alternatives (empty: no gate)."""
+        masks = []
+        for sets in gate:
+            mask = 0
+            for g in sets:
+                bit = self._set_bits.get(g)
+                if bit is None:
+                    bit = self._set_bits[g] = 1 << len(self._set_bits)
+                    for s in g:
+                        self._strings[s] = self._strings.get(s, 0) | bit
+                    self._rx = None  # recompiled, and cached answers dropped, at the next lookup
+                    self._cache.clear()
+                mask |= bit
+            masks.append(mask)
+        return tuple(masks)
+
+    def _scan(self, text: str) -> set[str]:
         rx = self._rx
         if rx is None:
             ordered = sorted(self._strings)
@@ -210,27 +237,28 @@ class GateIndex:
         found: set[str] = set()
         for longest in set(rx.findall(text)):
             found.update(prefixes[longest])
-        return frozenset(found)
+        return found
 
-    def add(self, strings: frozenset[str]) -> None:
-        if not self._strings.issuperset(strings):
-            self._strings.update(strings)
-            self._rx = None  # recompiled, and cached answers dropped, at the next lookup
-            self._cache.clear()
-
-    def present(self, text: str) -> frozenset[str]:
-        """The registered strings that occur in ``text``."""
+    def lit(self, text: str) -> int:
+        """The bits of the required sets ``text`` holds a string of."""
         got = self._cache.get(text)
         if got is not None:
             return got
-        if len(self._strings) <= _FEW_STRINGS:
-            got = frozenset(s for s in self._strings if s in text)
-        else:
-            got = self._scan(text)
+        strings = self._strings
+        found = [s for s in strings if s in text] if len(strings) <= _FEW_STRINGS else self._scan(text)
+        got = 0
+        for s in found:
+            got |= strings[s]
         if len(self._cache) >= 16:  # the detectors of one text ask one after another
             self._cache.clear()
         self._cache[text] = got
         return got
+
+
+def possible(needs: tuple[int, ...], lit: int) -> bool:
+    """Can a pattern whose gate is ``needs`` (see :meth:`GateIndex.register`) match a text
+    that lights ``lit``? Yes when all bits of one of the masks are lit."""
+    return not needs or min(map((~lit).__and__, needs)) == 0
 
 
 # strings required by folded / (?i) gated patterns, looked up in the lowered text;
@@ -239,26 +267,10 @@ LOW_GATES = GateIndex()
 RAW_GATES = GateIndex()
 
 
-def _possible(gate: Gate, present: frozenset[str]) -> bool:
-    """Can a pattern with ``gate`` match a text that holds the strings ``present``?"""
-    return not gate or any(all(not s.isdisjoint(present) for s in sets) for sets in gate)
-
-
-def _none_in(gate: Gate, text: str, index: GateIndex) -> bool:
-    """True when ``gate`` rules ``text`` out."""
-    return bool(gate) and not _possible(gate, index.present(text))
-
-
-def _register(gate: Gate, index: GateIndex) -> None:
-    for sets in gate:
-        for g in sets:
-            index.add(g)
-
-
 class FoldedPattern:
     """A ``(?i)`` pattern with the subset of ``re.Pattern``'s API the detectors use."""
 
-    __slots__ = ("pattern", "_ci", "_cs", "_gate", "_gate_sets")
+    __slots__ = ("pattern", "_ci", "_cs", "_gate", "_needs")
 
     def __init__(self, pattern: str) -> None:
         if not pattern.startswith("(?i)"):
@@ -277,11 +289,10 @@ class FoldedPattern:
         # a match needs one of these strings: when the text holds none, skip the
         # regex (a substring test is ~100x cheaper than the search)
         self._gate = required_strings(body)
-        self._gate_sets = required_gate(body)
-        _register(self._gate_sets, LOW_GATES)
+        self._needs = LOW_GATES.register(required_gate(body))
 
     def _absent(self, low: str) -> bool:
-        return _none_in(self._gate_sets, low, LOW_GATES)
+        return bool(self._needs) and not possible(self._needs, LOW_GATES.lit(low))
 
     def search(self, text: str) -> re.Match[str] | None:
         low = lowered(text)
@@ -325,7 +336,7 @@ class GatedPattern:
     text (use it where the matched text's case matters; :class:`FoldedPattern`
     where it does not)."""
 
-    __slots__ = ("pattern", "_rx", "_gate", "_ci", "_gate_sets")
+    __slots__ = ("pattern", "_rx", "_gate", "_ci", "_needs")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -342,15 +353,16 @@ class GatedPattern:
             sets = tuple(tuple(g for g in map(_plain_gate, alt) if g is not None) for alt in sets)
             sets = sets if all(sets) else ()
         self._gate = None if gate is None else tuple(sorted(gate))
-        self._gate_sets = sets
-        _register(sets, LOW_GATES if self._ci else RAW_GATES)
+        self._needs = (LOW_GATES if self._ci else RAW_GATES).register(sets)
 
     def _absent(self, text: str) -> bool:
-        if self._ci and self._gate_sets:
+        if not self._needs:
+            return False
+        if self._ci:
             low = lowered(text)
             # lower-casing changed the length: cannot compare safely, so search
-            return low is not None and _none_in(self._gate_sets, low, LOW_GATES)
-        return _none_in(self._gate_sets, text, RAW_GATES)
+            return low is not None and not possible(self._needs, LOW_GATES.lit(low))
+        return not possible(self._needs, RAW_GATES.lit(text))
 
     def search(self, text: str) -> re.Match[str] | None:
         return None if self._absent(text) else self._rx.search(text)
@@ -362,4 +374,4 @@ class GatedPattern:
 def gated(pattern: str) -> GatedPattern | re.Pattern[str]:
     """``GatedPattern(pattern)`` when the pattern requires some string, else the compiled pattern."""
     gp = GatedPattern(pattern)
-    return gp if gp._gate_sets else gp._rx
+    return gp if gp._needs else gp._rx

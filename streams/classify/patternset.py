@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .fold import LOW_GATES, RAW_GATES, FoldedPattern, GatedPattern, lowered
+from .fold import LOW_GATES, RAW_GATES, FoldedPattern, GatedPattern, lowered, possible
 
 
 def _class_end(pattern: str, i: int) -> int:
@@ -43,56 +43,30 @@ def top_level_alternatives(alternatives: str) -> list[str]:
 class PatternSet:
     """Many patterns searched in one text, their gates read from one scan of it.
 
-    Answers like calling ``search`` on each pattern; what it saves is the per-pattern
-    Python work (a lowering lookup, a gate check through nested calls) that, over the 57
-    injection patterns, cost more than the few searches that actually run. Each required
-    set is a bit: a text's strings light the bits of the sets they belong to, and an
-    alternative of a gate is met when all of its bits are lit.
+    Answers like calling ``search`` (or ``finditer``) on each pattern; what it saves is
+    the per-pattern Python work (a lowering lookup, a gate check through nested calls)
+    that, over the 57 injection patterns, cost more than the few searches that run.
     """
 
     def __init__(self, patterns: list[Any]) -> None:
         self.patterns = list(patterns)
-        self._bits: dict[tuple[bool, str], int] = {}  # (raw text?, string) -> sets holding it
-        self._needs: list[tuple[int, ...] | None] = []  # per pattern: one bit mask per alternative
-        ids: dict[tuple[bool, frozenset[str]], int] = {}
-        for p in self.patterns:
-            raw = isinstance(p, GatedPattern) and not p._ci
-            if not (isinstance(p, FoldedPattern) or raw) or not p._gate_sets:
-                self._needs.append(None)
-                continue
-            needs = []
-            for sets in p._gate_sets:
-                mask = 0
-                for g in sets:
-                    bit = 1 << ids.setdefault((raw, g), len(ids))
-                    mask |= bit
-                    for string in g:
-                        self._bits[(raw, string)] = self._bits.get((raw, string), 0) | bit
-                needs.append(mask)
-            self._needs.append(tuple(needs))
-
-    def _lit(self, raw: bool, present: frozenset[str]) -> int:
-        lit = 0
-        for string in present:
-            lit |= self._bits.get((raw, string), 0)
-        return lit
 
     def _candidates(self, text: str) -> tuple[str | None, list[bool]]:
         """The lowered text (None when lowering would move offsets) and, per pattern,
         whether its gate lets it match ``text``."""
         low = lowered(text)
-        low_lit = -1 if low is None else self._lit(False, LOW_GATES.present(low))
+        low_lit = None if low is None else LOW_GATES.lit(low)
         raw_lit: int | None = None
         ok = []
-        for p, needs in zip(self.patterns, self._needs, strict=True):
-            if needs is None or isinstance(p, FoldedPattern) and low is None:
-                ok.append(True)
-            elif isinstance(p, FoldedPattern):
-                ok.append(any(n & low_lit == n for n in needs))
-            else:
+        for p in self.patterns:
+            if isinstance(p, FoldedPattern):
+                ok.append(low_lit is None or possible(p._needs, low_lit))
+            elif isinstance(p, GatedPattern) and not p._ci:
                 if raw_lit is None:
-                    raw_lit = self._lit(True, RAW_GATES.present(text))
-                ok.append(any(n & raw_lit == n for n in needs))
+                    raw_lit = RAW_GATES.lit(text)
+                ok.append(possible(p._needs, raw_lit))
+            else:  # (?i) gated and plain patterns answer for themselves
+                ok.append(True)
         return low, ok
 
     def _rx_and_text(self, p: Any, text: str, low: str | None) -> tuple[Any, str]:
