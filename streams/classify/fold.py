@@ -364,6 +364,10 @@ class GatedPattern:
             return low is not None and not possible(self._needs, LOW_GATES.lit(low))
         return not possible(self._needs, RAW_GATES.lit(text))
 
+    @property
+    def groups(self) -> int:
+        return self._rx.groups
+
     def search(self, text: str) -> re.Match[str] | None:
         return None if self._absent(text) else self._rx.search(text)
 

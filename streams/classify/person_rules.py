@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .fold import gated
 from .patternset import top_level_alternatives
 
 # Words that, as part of a span, show it is not a personal name.
@@ -121,7 +122,7 @@ STRONG_CUE = re.compile(
 # "[00:02] Alice: ..." speaker labels in timestamped transcripts (bare "Agent:" is a role).
 SPEAKER = re.compile(r"(?m)^\s*\[[\d:]+\]\s*([A-Z][a-z]+(?: [A-Z][a-z]+)?):\s")
 # "Kelly's address", "Omar's phone": a possessive on personal data names its owner.
-POSSESSIVE = re.compile(
+POSSESSIVE = gated(
     r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)?)(?:'s|’s) (?:home |personal |new |current |cell |mobile )?(?:address|phone|number|email|e-mail|ssn|"
     r"account|card|birthday|date of birth|dob|medical|records?|diagnosis|results|salary|password|manager)\b"
 )
@@ -205,15 +206,15 @@ SUBJECT_VERB = re.compile(
 )
 # Two coordinated sentence-initial names as the subject of a plural verb ("Sofia and Mateo are ...")
 # and action items in meeting notes ("Raj to follow up ...; Deepak reviews ...").
-PAIR_SUBJECT = re.compile(
-    rf"(?:^|[.!?;:]\s+)([{UP}][{LO}]+) and ([{UP}][{LO}]+) (?:are|were|have|had|both|will|live|split|share|went|met|got)\b", re.M
+PAIR_SUBJECT = gated(
+    rf"(?m)(?:^|[.!?;:]\s+)([{UP}][{LO}]+) and ([{UP}][{LO}]+) (?:are|were|have|had|both|will|live|split|share|went|met|got)\b"
 )
-ACTION_ITEM = re.compile(rf"(?:^|[;:]\s+|\n\s*[-*]\s*)([{UP}][{LO}]+) (?:to follow up|to send|to draft|to review|owns|reviews|handles|drives|will follow up)\b", re.M)
+ACTION_ITEM = gated(rf"(?m)(?:^|[;:]\s+|\n\s*[-*]\s*)([{UP}][{LO}]+) (?:to follow up|to send|to draft|to review|owns|reviews|handles|drives|will follow up)\b")
 # A place after a travel verb is not a person ("travelling to Montserrat").
 _TRAVEL_BEFORE = re.compile(r"(?i)\b(?:travel\w*|fly\w*|flew|mov(?:e|ed|ing)|trip|visit\w*|going|go|went|head\w*|relocat\w+|"
                             r"live[sd]?|living|based|born|located|stay\w*|flights?)\s+(?:to|in|at|from|for)?\s*$")
 # Lowercase names are only trusted after cues that cannot precede anything else.
-LOWER_CUE = re.compile(r"\b[Mm]y name is\s+([a-z][a-z'-]{1,20})\b")
+LOWER_CUE = gated(r"\b[Mm]y name is\s+([a-z][a-z'-]{1,20})\b")
 # In all-lowercase prompts ("hi, i'm dmitri and ...") a word after a person cue is a name only
 # if spaCy, shown the word capitalised, tags it PERSON.
 LOWER_CANDIDATE = re.compile(
