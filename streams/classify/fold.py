@@ -258,6 +258,8 @@ class GateIndex:
 def possible(needs: tuple[int, ...], lit: int) -> bool:
     """Can a pattern whose gate is ``needs`` (see :meth:`GateIndex.register`) match a text
     that lights ``lit``? Yes when all bits of one of the masks are lit."""
+    if len(needs) == 1:
+        return needs[0] & lit == needs[0]
     return not needs or min(map((~lit).__and__, needs)) == 0
 
 

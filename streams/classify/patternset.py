@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .fold import LOW_GATES, RAW_GATES, FoldedPattern, GatedPattern, lowered, possible
+from .fold import LOW_GATES, RAW_GATES, FoldedPattern, GatedPattern, lowered
 
 
 def _class_end(pattern: str, i: int) -> int:
@@ -95,23 +95,39 @@ class PatternSet:
 
     def __init__(self, patterns: list[Any]) -> None:
         self.patterns = list(patterns)
+        # gated patterns by the index their strings are looked up in, those with one
+        # alternative apart (one AND each); the others with the union of their masks (a
+        # text that lights none of those bits is out at once)
+        self._gated: dict[bool, tuple[list[tuple[int, int]], list[tuple[int, int, tuple[int, ...]]]]] = {}
+        for i, p in enumerate(self.patterns):
+            raw = isinstance(p, GatedPattern) and not p._ci
+            if (raw or isinstance(p, FoldedPattern)) and p._needs:
+                one, many = self._gated.setdefault(raw, ([], []))
+                if len(p._needs) == 1:
+                    one.append((i, p._needs[0]))
+                else:
+                    union = 0
+                    for mask in p._needs:
+                        union |= mask
+                    many.append((i, union, p._needs))
 
     def _candidates(self, text: str) -> tuple[str | None, list[bool]]:
         """The lowered text (None when lowering would move offsets) and, per pattern,
         whether its gate lets it match ``text``."""
         low = lowered(text)
-        low_lit = None if low is None else LOW_GATES.lit(low)
-        raw_lit: int | None = None
-        ok = []
-        for p in self.patterns:
-            if isinstance(p, FoldedPattern):
-                ok.append(low_lit is None or possible(p._needs, low_lit))
-            elif isinstance(p, GatedPattern) and not p._ci:
-                if raw_lit is None:
-                    raw_lit = RAW_GATES.lit(text)
-                ok.append(possible(p._needs, raw_lit))
-            else:  # (?i) gated and plain patterns answer for themselves
-                ok.append(True)
+        ok = [True] * len(self.patterns)
+        for raw, (one, many) in self._gated.items():
+            if raw:
+                lit = RAW_GATES.lit(text)
+            elif low is None:
+                continue  # folded patterns then search the text itself, ungated
+            else:
+                lit = LOW_GATES.lit(low)
+            miss = ~lit
+            for i in [i for i, mask in one if mask & miss]:
+                ok[i] = False
+            for i, union, needs in many:
+                ok[i] = bool(union & lit) and min(map(miss.__and__, needs)) == 0
         return low, ok
 
     def _rx_and_text(self, p: Any, text: str, low: str | None) -> tuple[Any, str]:
