@@ -134,7 +134,12 @@ def _usable(req: frozenset[str]) -> bool:
 
 
 def _conjunction(items: Any) -> tuple[frozenset[str], ...]:
-    usable = {c for c in _candidates(items) if _usable(c)}
+    candidates = _candidates(items)
+    usable = {c for c in candidates if _usable(c)}
+    if not usable:
+        # only two-letter strings ("pt", "SK"): weak, but they still rule out most texts,
+        # and without them the pattern could not be gated at all
+        usable = {c for c in candidates if min(map(len, c)) >= 2}
     return tuple(sorted(usable, key=lambda c: (_selective(c), sorted(c)), reverse=True))
 
 

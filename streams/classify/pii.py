@@ -9,6 +9,7 @@ import re
 
 from .checks import aba_routing_ok, card_issuer_ok, digit_facts, iban_ok, luhn_ok, public_ip, ssn_ok
 from .engine import Span
+from .fold import gated
 
 
 def _span(kind: str, start: int, end: int, score: float, rec: str, category: str = "PII") -> Span:
@@ -247,16 +248,16 @@ _MRN_CUE = (
     r"clinic|health[- ]?care|chi|medicare|member)\s*(?:(?:number|num|no|nr|id|identifier|ref(?:erence)?)\b\.?|#)"
     r"|\bpatient[- ]id\b|\bpt\.? ?(?:id|no|#)\b)"
 )
-_MRN = re.compile(
-    _MRN_CUE + r"(?:\s+(?:at|in|for|of) [\w .'-]{1,40}?)?(?:\s*(?:is|was|:|#|=|-|no\.?|number))*\s*"
+# gated: skipped unless the text holds a cue word (see fold.GatedPattern)
+_MRN = gated(
+    "(?i)" + _MRN_CUE + r"(?:\s+(?:at|in|for|of) [\w .'-]{1,40}?)?(?:\s*(?:is|was|:|#|=|-|no\.?|number))*\s*"
     r"((?=[A-Z0-9/-]*\d[A-Z0-9/-]*\d[A-Z0-9/-]*\d[A-Z0-9/-]*\d)[A-Z]{0,4}[-/ ]?\d[A-Z0-9]*(?:[-/. ]\d[A-Z0-9]*){0,4})(?![\w-])",
-    re.I,
 )
 
 
 # Generic record cues ("record no.", "file number") name a medical record only in clinical text.
-_MRN_GENERIC = re.compile(_MRN.pattern.replace(_MRN_CUE, r"\b(?:record|file|case)\s*(?:(?:number|num|no|nr|id|ref(?:erence)?)\b\.?|#)", 1), re.I)
-_CLINICAL_CONTEXT = re.compile(
+_MRN_GENERIC = gated(_MRN.pattern.replace(_MRN_CUE, r"\b(?:record|file|case)\s*(?:(?:number|num|no|nr|id|ref(?:erence)?)\b\.?|#)", 1))
+_CLINICAL_CONTEXT = gated(
     r"(?i)\b(?:patient|clinic\w*|hospital|case notes|medical|health|doctor|dr\.|nurse|diagnos\w+|ward|gp|surgery|"
     r"pharmacy|admitted|discharged|symptoms?|treatment|prescri\w+)\b"
 )
