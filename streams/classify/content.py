@@ -426,7 +426,7 @@ def _rot13_english(text: str) -> bool:
     # A line of mostly-alphabetic words that reads as English after ROT13 is a smuggled payload.
     for line in text.split("\n"):
         runs = _LETTERS.findall(line)
-        if sum(len(w) >= 2 for w in runs) < 4:
+        if len(runs) - sum(map((1).__eq__, map(len, runs))) < 4:  # fewer than 4 words of 2+ letters
             continue
         if line.isascii() and sum(map(_ROT13_COMMON.__contains__, map(str.lower, runs))) < 2:
             # Each common word in the decoded line is a whole run of letters written in ROT13

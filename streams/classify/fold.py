@@ -191,7 +191,7 @@ def _trie_pattern(strings: list[str]) -> str:
 
 
 # up to this many strings, substring tests beat the trie scan (whose cost is per position)
-_FEW_STRINGS = 64
+_FEW_STRINGS = 128
 
 
 class GateIndex:
