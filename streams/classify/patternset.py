@@ -85,6 +85,21 @@ def first_char_branches(alternatives: str) -> str:
     return "(?:" + "|".join(branches) + ")"
 
 
+class Prefiltered:
+    """``pattern`` whose ``finditer`` runs only on texts where ``needed`` is found; ``needed``
+    must find something in every text ``pattern`` matches (a gated word list, say), so the
+    matches are the same."""
+
+    __slots__ = ("pattern", "needed")
+
+    def __init__(self, pattern: re.Pattern[str], needed: Any) -> None:
+        self.pattern = pattern
+        self.needed = needed
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.pattern.finditer(text) if self.needed.search(text) else iter(())
+
+
 class PatternSet:
     """Many patterns searched in one text, their gates read from one scan of it.
 
