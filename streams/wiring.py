@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -88,6 +89,10 @@ def run_worker(settings: Settings, *, ready_file: Path | None = None, loglevel: 
     app, _state = build_app(settings, judge, policies, worker_id=wid, metrics=metrics, on_ready=on_ready,
                             overrides=overrides, schemas=SchemaResolver(codec, store),
                             writer_schemas=WriterSchemas(store, [schema("Decision")]))
+    # The classifier's models and tables live as long as the process. Left to the cyclic
+    # collector, each full collection walks them again: ≈ 0.1 s, every few thousand events
+    # (≈ 0.03 ms an event, measured). Frozen, a full collection sees only what came after.
+    gc.freeze()
     worker = faust.Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
     # Faust's terminal spinner sets the root logger to DEBUG so that it can spin on
     # every record: each aiokafka debug call then builds a LogRecord (≈ 3 % of a
