@@ -5,8 +5,8 @@ timeout of ``within`` and loops on that timeout forever. A short ``within``
 keeps a lone held request from waiting, but then the loop wakes thousands of
 times a second while the worker is idle (measured: most of an idle worker's
 main-thread CPU). :func:`take_ready` instead wakes when the first event of a
-batch arrives, lets the stream's reader add the events that came with it (one
-turn of the event loop), and yields them all. A lone event pays no wait; events
+batch arrives, lets the consumer queue the events that came with it (one turn
+of the event loop), and yields them all. A lone event pays no wait; events
 fetched together still arrive as one batch.
 
 How many events a batch may hold can change from batch to batch: pass a
@@ -81,6 +81,47 @@ class BatchBudget:
         self.per_event_s = per if prev is None else prev + self.alpha * (per - prev)
 
 
+class _FreshEvents:
+    """What Faust's stream does for each event it hands on, done once a batch.
+
+    Faust's ``Stream`` yields one event per turn of the event loop, through its
+    processors, sensors and context variables: ≈ 30 µs an event. Reading the
+    agent's channel directly keeps the parts that matter for delivery: events
+    fetched before a rebalance (another consumer generation) or while the flow
+    is stopped are skipped and acked, as the stream skips them; the rest are
+    tracked as unacked by the consumer (so a rebalance waits for them) and
+    acked after their batch was handled, so a crash mid-batch redelivers them.
+    The stream's processors and sensors are not run (the judging agents have none
+    of the former; the worker's metrics are its own).
+    """
+
+    def __init__(self, stream: faust.StreamT) -> None:
+        self._app = stream.app
+        self._consumer = stream.app.consumer
+        self._acking = stream.app.topics.acking_topics  # type: ignore[attr-defined]
+
+    def admit(self, events: list[Any]) -> list[Any]:
+        app, consumer, acking = self._app, self._consumer, self._acking
+        generation = app.consumer_generation_id
+        flowing = app.flow_control.is_active()
+        out = []
+        for event in events:
+            message = event.message
+            if not flowing or message.generation_id != generation:
+                event.ack()  # stale: the stream skips and acks it too
+                continue
+            if message.topic in acking and not message.tracked:
+                message.tracked = True
+                consumer.unacked.add(message)
+            out.append(event)
+        return out
+
+    @staticmethod
+    def ack(events: list[Any]) -> None:
+        for event in events:
+            event.ack()
+
+
 async def take_ready(stream: faust.StreamT, max_: int | Callable[[], int]) -> AsyncIterator[list[Any]]:
     """Yield lists of at most ``max_`` (or ``max_()``, asked before each batch) events, each as soon as
     one is ready."""
@@ -88,44 +129,42 @@ async def take_ready(stream: faust.StreamT, max_: int | Callable[[], int]) -> As
     cap = limit()
     if cap < 1:
         raise ValueError(f"max_={cap!r}: a batch holds at least one event; pass max_ >= 1")
-    pending: list[Any] = []
-    ready = asyncio.Event()  # set while pending holds events
-    room = asyncio.Event()  # set while pending holds fewer than the limit
-    room.set()
+    fresh = _FreshEvents(stream)
+    # the agent's channel: Faust's consumer puts each record of the stream's topic here as an event
+    queue = aiter(stream.channel).queue  # type: ignore[attr-defined]
+    # started as iterating it would start it: its agent stops it, which ends the wait below
+    started = await stream.maybe_start()  # type: ignore[attr-defined]
+    try:
+        async for batch in _batches(stream, queue, fresh, limit, cap):
+            yield batch
+    finally:
+        if started:
+            await stream.stop()
 
-    async def collect(value: Any) -> Any:
-        # the stream runs this for every event, in its passive reader task
-        while len(pending) >= cap:
-            room.clear()
-            await stream.wait(room)  # type: ignore[attr-defined]  # Stream.wait takes any awaitable event
-        event = stream.current_event
-        if event is None:
-            raise RuntimeError("take_ready: the stream delivered a value without its event")
-        pending.append(event)
-        ready.set()
-        return value
 
-    # the loop below acks each event after its batch was handled, as take_events does
-    stream.enable_acks = False  # type: ignore[misc]
-    stream.add_processor(collect)
-    # the stream is read in the background by its own task, filling `pending`;
-    # this is how take_events itself reads (Faust has no public hook for it)
-    stream._enable_passive(aiter(stream.channel))  # type: ignore[attr-defined]
+async def _batches(stream: faust.StreamT, queue: Any, fresh: _FreshEvents, limit: Callable[[], int],
+                   cap: int) -> AsyncIterator[list[Any]]:
     while not stream.should_stop:
-        await stream.wait_for_stopped(ready)  # type: ignore[attr-defined]
-        if not pending:
-            continue
-        # one turn of the loop: the reader adds events that were delivered with this one
+        try:
+            if queue.empty():
+                got = await stream.wait(queue.get())  # type: ignore[attr-defined]  # ends if the stream stops
+                if got.stopped:
+                    return
+                first = got.result
+            else:
+                first = queue.get_nowait()
+        except StopAsyncIteration:  # how Faust tells an agent's channel that the agent stops
+            return
+        # one turn of the loop: events fetched with the first one are all queued by then
         await asyncio.sleep(0)
-        batch = pending[:cap]
-        del pending[:len(batch)]
-        if not pending:
-            ready.clear()
-        # the next batch's size, decided now: the reader fills up to it while this one is judged
-        cap = max(1, limit())
-        room.set()
+        taken = [first]
+        while len(taken) < cap and not queue.empty():
+            taken.append(queue.get_nowait())
+        batch = fresh.admit(taken)
+        cap = max(1, limit())  # the next batch's size, decided now
+        if not batch:
+            continue
         try:
             yield batch
         finally:
-            for event in batch:
-                await stream.ack(event)
+            fresh.ack(batch)

@@ -12,7 +12,8 @@ from ledgergate.streams.batching import BatchBudget, batch_size, take_ready
 
 
 def _app() -> tuple[faust.App, Any, list[list[int]]]:
-    # test_context() drives the agent through in-memory channels: no broker is contacted
+    # test_context() drives the agent through in-memory channels: no broker is contacted. put(wait=False):
+    # put() would wait for the stream's processors to see the value, and take_ready reads the channel itself
     app = faust.App("batching-test", broker="kafka://127.0.0.1:1", store="memory://",
                     autodiscover=False, web_enabled=False)
     seen: list[list[int]] = []
@@ -29,7 +30,7 @@ def _app() -> tuple[faust.App, Any, list[list[int]]]:
 async def test_lone_event_is_handled_without_a_second_one_or_a_timer() -> None:
     _, agent, seen = _app()
     async with agent.test_context() as a:
-        await a.put(1)
+        await a.put(1, wait=False)
         for _ in range(100):
             if seen:
                 break
@@ -40,9 +41,9 @@ async def test_lone_event_is_handled_without_a_second_one_or_a_timer() -> None:
 async def test_queued_events_arrive_in_order_as_batches_of_at_most_max() -> None:
     _, agent, seen = _app()
     async with agent.test_context() as a:
-        await a.put(0)
+        await a.put(0, wait=False)
         for i in range(1, 11):
-            await a.put(i)
+            await a.put(i, wait=False)
         for _ in range(200):
             if sum(map(len, seen)) == 11:
                 break
@@ -119,7 +120,7 @@ async def test_batch_limit_is_asked_before_each_batch() -> None:
 
     async with collect.test_context() as a:
         for i in range(12):
-            await a.put(i)
+            await a.put(i, wait=False)
         for _ in range(300):
             if sum(map(len, seen)) == 12:
                 break
@@ -128,3 +129,22 @@ async def test_batch_limit_is_asked_before_each_batch() -> None:
     # the first limit (1) is checked at start; each later batch is capped by the limit asked after the one before
     assert len(seen[0]) == 1 and len(seen[1]) <= 2 and all(len(b) <= 5 for b in seen[2:]), seen
     assert any(len(b) > 2 for b in seen[2:]), seen
+
+
+async def test_events_of_an_earlier_consumer_generation_are_acked_and_skipped() -> None:
+    # after a rebalance, events fetched before it are not judged (Faust's stream skips them too)
+    app, agent, seen = _app()
+    async with agent.test_context() as a:
+        stale = await a.put(1, wait=False)
+        app.consumer_generation_id += 1  # a rebalance happened meanwhile
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+        fresh = a.to_message(None, 2, partition=0, offset=1)
+        fresh.generation_id = app.consumer_generation_id
+        await a.stream().channel.put(await a.stream().channel.decode(fresh))
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+    assert seen == [[2]]
+    assert stale.message.acked
