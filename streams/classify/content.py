@@ -14,7 +14,7 @@ import re
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 
-from .checks import digit_facts
+from .checks import digit_count
 from .engine import Span
 from .fold import folded, gated
 from .patternset import PatternSet, first_char_branches, top_level_alternatives
@@ -69,7 +69,7 @@ def find_phi(text: str, doc: object | None = None) -> list[Span]:
     """Health evidence about an individual. The classifier keeps it only if an identifying
     entity (name, DOB, MRN, contact detail) is also present."""
     hits = list(_CLINICAL.finditer(text))
-    codes = _ICD10.finditer(text) if digit_facts(text)[0] >= 2 else ()  # a code holds two digits
+    codes = _ICD10.finditer(text) if digit_count(text) >= 2 else ()  # a code holds two digits
     icd = [m for m in codes if _ICD_CONTEXT.search(text[max(0, m.start() - 60):m.start()]) or "(" == text[m.start() - 1:m.start()]]
     if not hits and not icd:
         return []

@@ -61,6 +61,8 @@ def lowered(text: str) -> str | None:
     """``text`` lower-cased with look-alikes mapped to plain letters, or None when that
     would move offsets. Cached: every pattern of one document sees the same string."""
     low = text.lower()
+    if text.isascii():  # no look-alikes to map
+        return low
     if len(low) != len(text):
         return None
     return low.translate(_PLAIN)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .checks import aba_routing_ok, card_issuer_ok, digit_facts, iban_ok, luhn_ok, public_ip, ssn_ok
+from .checks import aba_routing_ok, card_issuer_ok, digit_count, iban_ok, luhn_ok, public_ip, ssn_ok
 from .engine import Span
 from .fold import gated
 
@@ -58,7 +58,7 @@ _PHONE_CONTEXT = re.compile(r"phone|call|cell|mobile|tel|text|fax|whatsapp|sms|n
 def find_phones(text: str) -> list[Span]:
     """North American numbers (NANP rules) and context-backed international numbers."""
     out: list[Span] = []
-    if digit_facts(text)[0] < 6:  # NANP has 10 digits, the shortest international form 6
+    if digit_count(text) < 6:  # NANP has 10 digits, the shortest international form 6
         return out
     for m in _PHONE.finditer(text):
         area = m.group(1) or m.group(2)
@@ -84,7 +84,7 @@ _SSN_CONTEXT = re.compile(r"\bssn\b|social security|\bss#|\bssn#|taxpayer id|\bt
 def find_ssns(text: str) -> list[Span]:
     """US social security numbers with valid area/group/serial; bare 9 digits need context."""
     out: list[Span] = []
-    if digit_facts(text)[0] < 9:
+    if digit_count(text) < 9:
         return out
     for m in _SSN.finditer(text):
         if ssn_ok(m.group(1), m.group(3), m.group(4)):
@@ -111,7 +111,7 @@ _CARD = re.compile(
 def find_cards(text: str) -> list[Span]:
     """Payment card numbers: a known network's IIN and length, and a valid Luhn digit."""
     out: list[Span] = []
-    if digit_facts(text)[0] < 13:
+    if digit_count(text) < 13:
         return out
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
@@ -155,7 +155,7 @@ def find_ips(text: str) -> list[Span]:
     """Globally routable IP addresses (private, loopback and documentation ranges excluded)."""
     out: list[Span] = []
     # IPv4 is four numbers joined by dots; IPv6 has at least two colons (and may hold no digit)
-    ipv4 = "." in text and digit_facts(text)[0] >= 4
+    ipv4 = "." in text and digit_count(text) >= 4
     for m in _IPV4.finditer(text) if ipv4 else ():
         if public_ip(m.group(1)) and not _VERSION_CONTEXT.search(_before(text, m.start(), 12)):
             out.append(_span("IP_ADDRESS", m.start(), m.end(), 0.85, "ip"))
@@ -173,6 +173,9 @@ _ACCOUNT = re.compile(
 )
 
 
+_EIGHT_DIGITS = re.compile(r"\d{8}")
+
+
 def find_bank_accounts(text: str) -> list[Span]:
     """US bank account numbers: 8-17 digits right after an account keyword.
 
@@ -180,7 +183,7 @@ def find_bank_accounts(text: str) -> list[Span]:
     is public bank data, so it is skipped.
     """
     out: list[Span] = []
-    if digit_facts(text)[1] < 8:  # the number is a run of 8 to 17 digits
+    if digit_count(text) < 8 or not _EIGHT_DIGITS.search(text):  # the number is a run of 8 to 17 digits
         return out
     for m in _ACCOUNT.finditer(text):
         digits = m.group(1)
@@ -269,7 +272,7 @@ def find_mrns(text: str) -> list[Span]:
     """Medical record numbers: an id (4+ digits, any dash/slash layout) after a record cue
     (MRN, medical record, chart no., hospital number, patient id, EMR id, ...)."""
     out: list[Span] = []
-    if digit_facts(text)[0] < 4:  # the value holds at least four digits
+    if digit_count(text) < 4:  # the value holds at least four digits
         return out
     for m in _MRN.finditer(text):
         value = m.group(1).rstrip(" .")
@@ -331,7 +334,7 @@ _ADDRESS_END = re.compile(r"[A-Z]{2}(?: \d{5}(?:-\d{4})?)?$")
 def find_addresses(text: str) -> list[Span]:
     """US street addresses: number, street name, USPS suffix, optional unit, city, state, ZIP."""
     out: list[Span] = []
-    if not digit_facts(text)[0]:  # an address starts with its house number
+    if not digit_count(text):  # an address starts with its house number
         return out
     pos = 0
     while True:

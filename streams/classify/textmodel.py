@@ -66,13 +66,14 @@ def features(text: str, dim: int) -> np.ndarray:
     cache = _TOKEN_CACHE.setdefault(dim, {})
     # CRC-32 continues from a state: crc("b:" + prev + " " + t) == crc(" " + t, crc("b:" + prev))
     prev_state = _BOS_STATE
+    add, update, get = feats.add, feats.update, cache.get
     for t in toks:
-        word, grams, state, tail = cache.get(t) or _token_parts(t, dim)
+        word, grams, state, tail = get(t) or _token_parts(t, dim)
         # added in the order training used: the set's iteration order, and so the float sum
         # of the weights, stays the same
-        feats.add(word)
-        feats.add(crc(tail, prev_state) & mask)
-        feats.update(grams)
+        add(word)
+        add(crc(tail, prev_state) & mask)
+        update(grams)
         prev_state = state
     return np.fromiter(feats, dtype=np.int64, count=len(feats))
 
