@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-from .fold import folded, gated
+from .fold import GatedPattern, folded, gated
 from .patternset import Prefiltered, first_char_branches
 
 # Words that, as part of a span, show it is not a personal name.
@@ -124,7 +125,7 @@ COMMON_CAPS = frozenset(
 # Public figures are talked ABOUT (their works, career, role, historic acts), private people are
 # talked TO or on behalf of. These cues read that from the words around a name instead of
 # listing famous names.
-_PUBLIC_BEFORE = re.compile(
+_PUBLIC_BEFORE = GatedPattern(
     r"(?i)(?:\b(?:biography|bio|life|career|legacy|influence|reign|presidency|works?|books?|novels?|poems?|poetry|songs?|"
     r"albums?|films?|movies?|paintings?|speech(?:es)?|quotes?|ideas|theor(?:y|ies)|philosophy|style|styles|leadership styles?|"
     r"music|lyrics|discoveries|inventions?) (?:of|by|from)|\bin the (?:style|spirit|manner|voice) of|\binspired by|\bwho (?:is|was|were)|"
@@ -132,7 +133,7 @@ _PUBLIC_BEFORE = re.compile(
     r"chancellor|ceo|founder|singer|actor|actress|author|novelist|poet|painter|artist|composer|rapper|scientist|physicist|"
     r"philosopher|economist|chef|director|athlete|player|inventor|explorer|general|saint|st\.))\s+(?:\w+\s+){0,2}$"
 )
-_PUBLIC_AFTER = re.compile(
+_PUBLIC_AFTER = GatedPattern(
     r"(?i)^(?:(?:'s?|’s?)\s+(?:\w+\s+)?(?:career|legacy|influence|theory|theories|equilibrium|law|laws|principle|paradox|"
     r"speech|letters?|paintings?|novels?|books?|poems?|songs?|albums?|films?|movies?|music|recipes?|works?|ideas|philosophy|"
     r"quotes?|lyrics|tour|administration|presidency|reign|policies|spending|discover\w+|inventions?|analytical|"
@@ -144,7 +145,7 @@ _PUBLIC_AFTER = re.compile(
     r"algorithm|prize|award|distribution|number|constant|curve|index|rule))\b"
 )
 # A sentence about works, sport, history or media (and not about the writer's own circle).
-_PUBLIC_SENTENCE = re.compile(
+_PUBLIC_SENTENCE = GatedPattern(
     r"(?i)\b(?:novels?|books?|stor(?:y|ies)|plot|characters?|films?|movies?|series|episodes?|chapters?|poems?|musical|"
     r"biography|documentary|albums?|grand slams?|titles|championships?|hall of fame|nobel|oscars?|grammys?|revolution|"
     r"empire|dynasty|presidency|election|commencement|leadership styles?|hall|tour)\b"
@@ -153,16 +154,19 @@ _PRIVATE_FRAME = re.compile(r"(?i)\b(?:my|our|me|us|i'm|i am|we|colleague|custom
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 
 
+@lru_cache(maxsize=256)  # the cue and gazetteer gatherers often ask about the same name
 def _public_figure(text: str, start: int, end: int) -> bool:
     """True when the words around ``text[start:end]`` treat the name as a public figure or a
     character (biography, works, role titles, historic acts), not as someone the user knows."""
-    if _PUBLIC_BEFORE.search(text[max(0, start - 60):start]) or _PUBLIC_AFTER.search(text[end:end + 40]):
+    # gated on the whole text (search_part): most texts hold none of these words
+    if (_PUBLIC_BEFORE.search_part(text, text[max(0, start - 60):start])
+            or _PUBLIC_AFTER.search_part(text, text[end:end + 40])):
         return True
     for m in _SENTENCE.finditer(text):
         if m.start() <= start < m.end():
             # The name itself is blanked: "Oscar Nissen" must not read as "the Oscars".
             sent = text[m.start():start] + " " * (end - start) + text[end:m.end()]
-            return bool(_PUBLIC_SENTENCE.search(sent)) and not _PRIVATE_FRAME.search(sent)
+            return bool(_PUBLIC_SENTENCE.search_part(text, sent)) and not _PRIVATE_FRAME.search(sent)
     return False
 
 
@@ -183,7 +187,7 @@ PAIR_SUBJECT = gated(
 )
 ACTION_ITEM = gated(rf"(?m)(?:^|[;:]\s+|\n\s*[-*]\s*)([{UP}][{LO}]+) (?:to follow up|to send|to draft|to review|owns|reviews|handles|drives|will follow up)\b")
 # A place after a travel verb is not a person ("travelling to Montserrat").
-_TRAVEL_BEFORE = re.compile(r"(?i)\b(?:travel\w*|fly\w*|flew|mov(?:e|ed|ing)|trip|visit\w*|going|go|went|head\w*|relocat\w+|"
+_TRAVEL_BEFORE = GatedPattern(r"(?i)\b(?:travel\w*|fly\w*|flew|mov(?:e|ed|ing)|trip|visit\w*|going|go|went|head\w*|relocat\w+|"
                             r"live[sd]?|living|based|born|located|stay\w*|flights?)\s+(?:to|in|at|from|for)?\s*$")
 # Lowercase names are only trusted after cues that cannot precede anything else.
 LOWER_CUE = gated(r"\b[Mm]y name is\s+([a-z][a-z'-]{1,20})\b")
@@ -208,7 +212,7 @@ def looks_like_name(value: str, text: str, start: int, *, single_ok: bool) -> bo
         return False
     if len(words) == 1 and not single_ok:
         return False
-    if len(words) == 1 and _TRAVEL_BEFORE.search(text[max(0, start - 25):start]):
+    if len(words) == 1 and _TRAVEL_BEFORE.search_part(text, text[max(0, start - 25):start]):
         return False
     # Titles of works ("the book Atomic Habits") are not people.
     if re.search(r"(?i)\b(?:book|novel|film|movie|song|album|show|game|series|podcast|play)\s+$", text[max(0, start - 12):start]):
