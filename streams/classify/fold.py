@@ -378,10 +378,10 @@ class GatedPattern:
         return self._rx.groups
 
     def search_part(self, text: str, part: str) -> re.Match[str] | None:
-        """``search(part)`` for a ``part`` cut from ``text`` (a slice, or slices joined by
-        runs of two or more spaces): skipped when ``text`` itself lacks what every match
-        needs, without a gate scan of ``part``. (A required string inside ``part`` is inside
-        ``text`` too, provided no required string begins or ends with a space or holds two.)"""
+        """``search(part)`` for a ``part`` cut from ``text``: skipped when ``text`` itself
+        lacks what every match needs, without a gate scan of ``part``. Exact for a slice of
+        ``text``; for slices joined by runs of two or more spaces only if no required string
+        begins or ends with a space or holds two (then none can straddle a join)."""
         return None if self._absent(text) else self._rx.search(part)
 
     def search(self, text: str) -> re.Match[str] | None:
