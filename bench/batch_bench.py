@@ -8,6 +8,7 @@ a target) at each batch size, and the tokens spaCy's NER reads a text. With ``--
 the same measurement runs on the code of that git revision, alternating with this tree.
 
 usage: python bench/batch_bench.py [--baseline REV] [--batches 1,4,16,64] [--texts 600] [--rounds 2]
+                                  [--kinds ner,plain,FILE.jsonl]
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pipeline_bench import baseline_tree, load, texts  # noqa: E402
 
 
+def _sample(kind: str, n: int) -> list[str]:
+    """``n`` texts of a pipeline-bench kind, or the first ``n`` texts of a JSONL file."""
+    if kind in ("ner", "plain"):
+        return texts(kind, n, seed=11)
+    lines = Path(kind).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines if line.strip()][:n]
+
+
 def child(kinds: list[str], batches: list[int], n: int) -> dict[str, Any]:
     """In a fresh process: CPU ms a text for each (kind, batch size), and NER tokens a text."""
     import time
@@ -37,15 +46,15 @@ def child(kinds: list[str], batches: list[int], n: int) -> dict[str, Any]:
     clf.classify_batch(texts("ner", 16, seed=3))  # warm up
     out: dict[str, Any] = {}
     for kind in kinds:
-        sample = texts(kind, n, seed=11)
+        sample = _sample(kind, n)
         for bs in batches:
             t0 = time.process_time()
-            for i in range(0, n, bs):
+            for i in range(0, len(sample), bs):
                 clf.classify_batch(sample[i:i + bs])
-            out[f"{kind}/{bs}"] = 1000 * (time.process_time() - t0) / n
+            out[f"{kind}/{bs}"] = 1000 * (time.process_time() - t0) / len(sample)
         views = [v for v in map(ner_view, sample) if v is not None]
         docs = clf._nlp.pipe(views, disable=[p for p in clf._nlp.pipe_names if p != "ner"]) if clf._nlp else []
-        out[f"{kind}/tokens"] = sum(len(d) for d in docs) / n
+        out[f"{kind}/tokens"] = sum(len(d) for d in docs) / len(sample)
     return out
 
 
@@ -59,7 +68,8 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--baseline", metavar="REV", help="also measure the code of this git revision")
     ap.add_argument("--batches", default="1,4,16,64")
-    ap.add_argument("--kinds", default="ner,plain")
+    ap.add_argument("--kinds", default="ner,plain", help="ner, plain, or a JSONL file of {\"text\"} lines "
+                    "(e.g. ../shared/eval/classify-dev.jsonl)")
     ap.add_argument("--texts", type=int, default=600, help="texts of each kind")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds; the lowest CPU a text is kept")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -81,13 +91,13 @@ def main(argv: list[str]) -> int:
                         best[label][k] = min(v, best[label].get(k, v))
     labels = list(trees)
     head = "".join(f"{label:>12s}" for label in labels) + ("  base/this" if len(labels) > 1 else "")
-    print(f"{'text':6s} {'batch':>6s}{head}")
+    print(f"{'text':8s} {'batch':>6s}{head}")
     for kind in kinds:
         for col in [*map(str, batches), "tokens"]:
             vals = [best[label][f"{kind}/{col}"] for label in labels]
             ratio = f"  {vals[1] / vals[0]:8.2f}x" if len(vals) > 1 and vals[0] else ""
             unit = "" if col != "tokens" else "   (tokens NER reads a text)"
-            print(f"{kind:6s} {col:>6s}" + "".join(f"{v:12.2f}" for v in vals) + ratio + unit)
+            print(f"{Path(kind).stem[:8]:8s} {col:>6s}" + "".join(f"{v:12.2f}" for v in vals) + ratio + unit)
     print(f"after: {load()}")
     return 0
 
