@@ -482,9 +482,11 @@ def _pattern_score(text: str) -> tuple[float, tuple[int, int, float, str] | None
     return total, first
 
 
-def _hidden_views(text: str) -> list[tuple[str, str]]:
+def _hidden_views(text: str, long_chunk: bool) -> list[tuple[str, str]]:
     """Alternative readings of ``text`` that undo common smuggling tricks: invisible
-    characters, leetspeak, payload splitting and encodings. Each is ``(view, recognizer)``."""
+    characters, leetspeak, payload splitting and encodings. Each is ``(view, recognizer)``.
+    ``long_chunk``: whether ``text`` has a run of 24+ characters without a space (a base64
+    blob needs one)."""
     views = []
     ascii_only = text.isascii()  # then no invisible character can be in it
     if not ascii_only and _ZERO_WIDTH.search(text):
@@ -498,7 +500,7 @@ def _hidden_views(text: str) -> list[tuple[str, str]]:
     # Payload splitting uses many short pieces; ordinary quotes are few and long.
     if 2 <= len(frags) <= 40 and sum(map(len, frags)) <= 12 * len(frags):
         views.append(("".join(frags), "payload-split"))
-    for m in _B64_BLOB.finditer(text) if _long_chunk(text) else ():
+    for m in _B64_BLOB.finditer(text) if long_chunk else ():
         blob = m.group()
         try:
             dec = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=True).decode("utf-8")
@@ -522,12 +524,13 @@ def find_injection(text: str, doc: object | None = None) -> list[Span]:
         # Invisible characters inside words exist to dodge filters.
         total += 0.5
         first = first or (0, len(text), 0.5, "zero-width-in-words")
-    for view, rec in _hidden_views(text):
+    long_chunk = _long_chunk(text)
+    for view, rec in _hidden_views(text, long_chunk):
         if _pattern_score(view)[0] >= 0.8 or rec == "payload-split" and _SPLIT_URL.search(view):
             total += 0.9
             first = first if first and first[2] >= 0.9 else (0, len(text), 0.9, rec)
             break
-    for m in _B64_BLOB.finditer(text) if _long_chunk(text) else ():
+    for m in _B64_BLOB.finditer(text) if long_chunk else ():
         blob = m.group()
         if re.search(r"[a-z]", blob) and re.search(r"[A-Z]", blob) and _decoded_instruction(blob):
             total += 0.5

@@ -20,7 +20,7 @@ patterns (:class:`GateIndex`: a trie scan), not pattern by pattern.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from functools import lru_cache
 
 # the standard library's own pattern parser (what re.compile uses), to read which
@@ -210,12 +210,18 @@ class GateIndex:
     (:meth:`register`): the pattern can match only if all bits of one mask are lit.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lowered_in: GateIndex | None = None) -> None:
         self._strings: dict[str, int] = {}  # string -> bits of the sets holding it
         self._set_bits: dict[frozenset[str], int] = {}
         self._rx: re.Pattern[str] | None = None
         self._prefixes: dict[str, tuple[str, ...]] = {}
-        self._cache: dict[str, int] = {}
+        self._cache: dict[str, tuple[int, frozenset[str]]] = {}
+        # Case-sensitive strings can be looked for among those whose lower-case form the
+        # lowered text holds (found by ``lowered_in``'s scan anyway): a string in a text is
+        # in its lowered form lower-cased, when lowering keeps offsets and it is ASCII.
+        self._lowered_in = lowered_in
+        self._by_lower: dict[str, list[str]] = {}
+        self._not_ascii: list[str] = []
 
     def register(self, gate: Gate) -> tuple[int, ...]:
         """The bit masks of ``gate``'s alternatives (empty: no gate)."""
@@ -227,12 +233,30 @@ class GateIndex:
                 if bit is None:
                     bit = self._set_bits[g] = 1 << len(self._set_bits)
                     for s in g:
-                        self._strings[s] = self._strings.get(s, 0) | bit
+                        self._add_string(s, bit)
                     self._rx = None  # recompiled, and cached answers dropped, at the next lookup
                     self._cache.clear()
                 mask |= bit
             masks.append(mask)
         return tuple(masks)
+
+    def _add_string(self, s: str, bit: int) -> None:
+        if s not in self._strings and self._lowered_in is not None:
+            if s.isascii():
+                self._lowered_in.register(((frozenset([s.lower()]),),))
+                self._by_lower.setdefault(s.lower(), []).append(s)
+            else:
+                self._not_ascii.append(s)
+        self._strings[s] = self._strings.get(s, 0) | bit
+
+    def _find(self, text: str) -> Collection[str]:
+        strings = self._strings
+        low = None if self._lowered_in is None else lowered(text)
+        if low is not None and self._lowered_in is not None:
+            by_lower = self._by_lower
+            maybe = [s for lo in self._lowered_in.found(low) for s in by_lower.get(lo, ())]
+            return [s for s in maybe + self._not_ascii if s in text]
+        return [s for s in strings if s in text] if len(strings) <= _FEW_STRINGS else self._scan(text)
 
     def _scan(self, text: str) -> set[str]:
         rx = self._rx
@@ -246,20 +270,25 @@ class GateIndex:
             found.update(prefixes[longest])
         return found
 
+    def _answer(self, text: str) -> tuple[int, frozenset[str]]:
+        got = self._cache.get(text)
+        if got is None:
+            found = frozenset(self._find(text))
+            lit = 0
+            for s in found:
+                lit |= self._strings[s]
+            if len(self._cache) >= 16:  # the detectors of one text ask one after another
+                self._cache.clear()
+            got = self._cache[text] = (lit, found)
+        return got
+
     def lit(self, text: str) -> int:
         """The bits of the required sets ``text`` holds a string of."""
-        got = self._cache.get(text)
-        if got is not None:
-            return got
-        strings = self._strings
-        found = [s for s in strings if s in text] if len(strings) <= _FEW_STRINGS else self._scan(text)
-        got = 0
-        for s in found:
-            got |= strings[s]
-        if len(self._cache) >= 16:  # the detectors of one text ask one after another
-            self._cache.clear()
-        self._cache[text] = got
-        return got
+        return self._answer(text)[0]
+
+    def found(self, text: str) -> frozenset[str]:
+        """The registered strings ``text`` holds."""
+        return self._answer(text)[1]
 
 
 def possible(needs: tuple[int, ...], lit: int) -> bool:
@@ -273,7 +302,7 @@ def possible(needs: tuple[int, ...], lit: int) -> bool:
 # strings required by folded / (?i) gated patterns, looked up in the lowered text;
 # and those of case-sensitive gated patterns, looked up in the text itself
 LOW_GATES = GateIndex()
-RAW_GATES = GateIndex()
+RAW_GATES = GateIndex(lowered_in=LOW_GATES)
 
 
 class FoldedPattern:

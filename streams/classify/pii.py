@@ -155,7 +155,7 @@ def find_ips(text: str) -> list[Span]:
     """Globally routable IP addresses (private, loopback and documentation ranges excluded)."""
     out: list[Span] = []
     # IPv4 is four numbers joined by dots; IPv6 has at least two colons (and may hold no digit)
-    ipv4 = "." in text and digit_count(text) >= 4
+    ipv4 = text.count(".") >= 3 and digit_count(text) >= 4
     for m in _IPV4.finditer(text) if ipv4 else ():
         if public_ip(m.group(1)) and not _VERSION_CONTEXT.search(_before(text, m.start(), 12)):
             out.append(_span("IP_ADDRESS", m.start(), m.end(), 0.85, "ip"))

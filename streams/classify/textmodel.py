@@ -73,7 +73,8 @@ def features(text: str, dim: int) -> np.ndarray:
         # of the weights, stays the same
         add(word)
         add(crc(tail, prev_state) & mask)
-        update(grams)
+        if grams:
+            update(grams)
         prev_state = state
     return np.fromiter(feats, dtype=np.int64, count=len(feats))
 

@@ -28,6 +28,19 @@ def test_gate_index_finds_exactly_the_sets_a_text_holds_a_string_of(count: int) 
             assert bool(lit & mask) == any(x in text for x in s), (text, s)
 
 
+def test_case_sensitive_strings_found_through_the_lowered_index_exactly() -> None:
+    rnd = random.Random(7)
+    strings = ["AKIA", "ghp_", "Get", "SK", "xKy", "é!", "Ab c"]  # the last three: not ASCII, or spaced
+    index = GateIndex(lowered_in=GateIndex())
+    masks = tuple(m for (m,) in (index.register(((frozenset([s]),),)) for s in strings))
+    alphabet = "AaKkIi ghp_GetSé!bcxKyİſ"
+    for _ in range(2000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        lit = index.lit(text)
+        for s, mask in zip(strings, masks, strict=True):
+            assert bool(lit & mask) == (s in text), (text, s)
+
+
 def _spans(rx: re.Pattern[str] | object, text: str) -> list[tuple[int, ...]]:
     return [(*m.span(), *(m.span(g) for g in range(1, m.re.groups + 1))) for m in rx.finditer(text)]  # type: ignore[attr-defined]
 
