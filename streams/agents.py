@@ -1,4 +1,4 @@
-"""The Faust application: two judging agents, the decision sender and the policy follower.
+"""The Faust application: two judging agents and the policy follower (decisions go out through streams/sender.py).
 
 The agents are thin loops: take the events that are ready (``take_ready``),
 hand their bytes to :class:`ledgergate.streams.judge.Judge` (decode → one
