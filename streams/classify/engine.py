@@ -152,6 +152,9 @@ def _resolve_entities(spans: list[Span]) -> list[Span]:
     return kept + other
 
 
+_NOTHING = Classification(categories=frozenset(), spans=())
+
+
 class Classifier:
     """Runs the detectors over texts and turns their spans into categories.
 
@@ -200,6 +203,8 @@ class Classifier:
         return docs
 
     def _finish(self, text: str, raw: list[Span], needed: frozenset[str] | None) -> Classification:
+        if not raw:  # most prompts: nothing found
+            return _NOTHING
         spans = [s for s in raw if s.score >= self.score_threshold]
         spans = _resolve_entities(spans)
         has_ident = any(s.entity_type in IDENTIFYING_TYPES for s in spans)
@@ -226,10 +231,11 @@ class Classifier:
         active = self._active(needed)
         docs = self._docs(texts, active)
         results = []
+        calls = [(d.detect, d.needs_doc) for d in active]
         for text, doc in zip(texts, docs, strict=True):
             raw: list[Span] = []
-            for d in active:
-                raw.extend(d.detect(text, doc if d.needs_doc else None))
+            for detect, needs_doc in calls:
+                raw.extend(detect(text, doc if needs_doc else None))
             # Detectors may refine using spans of others (e.g. PERSON filtering).
             results.append(self._finish(text, raw, needed))
         return results
