@@ -87,6 +87,7 @@ def _trie_pattern(strings: list[str]) -> str:
 
 # up to this many strings, substring tests beat the trie scan (whose cost is per position)
 _FEW_STRINGS = 128
+_MIN_TRIE_LEN = 3
 
 
 class GateIndex:
@@ -108,6 +109,7 @@ class GateIndex:
         self._set_bits: dict[frozenset[str], int] = {}
         self._rx: re.Pattern[str] | None = None
         self._prefixes: dict[str, tuple[str, ...]] = {}
+        self._short: list[str] = []
         self._cache: dict[str, tuple[int, frozenset[str]]] = {}
         # Case-sensitive strings can be looked for among those whose lower-case form the
         # lowered text holds (found by ``lowered_in``'s scan anyway): a string in a text is
@@ -154,11 +156,14 @@ class GateIndex:
     def _scan(self, text: str) -> set[str]:
         rx = self._rx
         if rx is None:
-            ordered = sorted(self._strings)
-            rx = self._rx = re.compile("(?=(" + _trie_pattern(ordered) + "))", re.DOTALL)
+            # two-letter strings occur in most texts and would keep the trie busy at most
+            # positions: substring tests find them cheaper
+            ordered = sorted(s for s in self._strings if len(s) >= _MIN_TRIE_LEN)
+            rx = self._rx = re.compile("(?=(" + _trie_pattern(ordered) + "))" if ordered else "(?!)", re.DOTALL)
             self._prefixes = {s: tuple(p for p in ordered if s.startswith(p)) for s in ordered}
+            self._short = [s for s in self._strings if len(s) < _MIN_TRIE_LEN]
         prefixes = self._prefixes
-        found: set[str] = set()
+        found = {s for s in self._short if s in text}
         for longest in set(rx.findall(text)):
             found.update(prefixes[longest])
         return found
