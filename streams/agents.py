@@ -38,7 +38,14 @@ from ledgergate.config import Settings
 from ledgergate.schemas.codec import SchemaError, default_codec
 from ledgergate.schemas.store import SchemaResolver, WriterSchemas
 from ledgergate.streams import transport
-from ledgergate.streams.batching import OBSERVE_BUDGET_S, BatchBudget, take_ready
+from ledgergate.streams.batching import (
+    HELD_QUIET_S,
+    OBSERVE_BUDGET_S,
+    OBSERVE_QUIET_BUDGET_S,
+    BatchBudget,
+    HeldActivity,
+    take_ready,
+)
 from ledgergate.streams.judge import Judge
 from ledgergate.streams.metrics import WorkerMetrics
 from ledgergate.streams.overrides import OverrideHook, follow_governance
@@ -51,7 +58,8 @@ log = logging.getLogger("ledgergate.worker")
 
 # events judged together (one classifier pass). A batch is whatever is ready, never
 # waited for. A held request waits at most one observe batch, so observe batches are
-# sized by time (streams/batching.py: ≈ OBSERVE_BUDGET_S of judging, learned from the
+# sized by time (streams/batching.py: ≈ OBSERVE_BUDGET_S of judging while held requests
+# come, OBSERVE_QUIET_BUDGET_S after HELD_QUIET_S without one, learned from the
 # batches before), between these bounds; held batches have a fixed cap: nothing else
 # waits behind them.
 HELD_BATCH_MAX = 8
@@ -90,20 +98,24 @@ def make_app(settings: Settings) -> faust.App:
 
 def judging_agent(judge: Judge, sender: DecisionSender, state: WorkerState, metrics: WorkerMetrics, *,
                   batch: int | BatchBudget, path: str, schemas: SchemaResolver | None = None,
-                  writer_schemas: WriterSchemas | None = None) -> Callable[[faust.StreamT], Any]:
+                  writer_schemas: WriterSchemas | None = None,
+                  seen: HeldActivity | None = None) -> Callable[[faust.StreamT], Any]:
     """The agent body: judge what is ready, queue the decisions, carry on.
 
     ``batch``: the most events a batch holds, or a :class:`BatchBudget` that sizes
     each batch by the judging time it learns. ``schemas`` looks up writer schemas
     this worker was not built with (the schemas topic) before the batch is decoded;
     ``writer_schemas`` publishes the Decision schema before the first decision
-    (retried on the next batch if the broker refused).
+    (retried on the next batch if the broker refused). ``seen`` is told of every
+    batch as it is taken (the held agent's, so the observe budget knows someone waits).
     """
     budget = batch if isinstance(batch, BatchBudget) else None
     limit: int | Callable[[], int] = batch.size if isinstance(batch, BatchBudget) else batch
 
     async def run(stream: faust.StreamT) -> None:
         async for events in take_ready(stream, limit):
+            if seen is not None:
+                seen.saw()
             try:
                 if schemas is not None:
                     await schemas.learn(ev.value for ev in events)
@@ -177,12 +189,14 @@ def build_app(settings: Settings, judge: Judge, policies: PolicyRegistry, *, wor
 
     # two agents, one loop: held (enforce) requests have their own topic and agent,
     # so they are judged between observe batches instead of behind their backlog
+    held = HeldActivity()
     app.agent(topic(topics.held), name="judge-held")(
         judging_agent(judge, sender, state, metrics, batch=HELD_BATCH_MAX, path="held",
-                      schemas=schemas, writer_schemas=writer_schemas))
+                      schemas=schemas, writer_schemas=writer_schemas, seen=held))
+    observe_budget = BatchBudget(OBSERVE_BUDGET_S, lo=OBSERVE_BATCH_MIN, hi=OBSERVE_BATCH_MAX,
+                                 quiet_budget_s=OBSERVE_QUIET_BUDGET_S, busy=lambda: held.within(HELD_QUIET_S))
     app.agent(topic(topics.requests), name="judge")(
-        judging_agent(judge, sender, state, metrics, path="observe",
-                      batch=BatchBudget(OBSERVE_BUDGET_S, lo=OBSERVE_BATCH_MIN, hi=OBSERVE_BATCH_MAX),
+        judging_agent(judge, sender, state, metrics, path="observe", batch=observe_budget,
                       schemas=schemas, writer_schemas=writer_schemas))
     app.task(lambda: follow_policies(settings.broker.bootstrap, topics.policies, policies))
     if overrides is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -33,6 +34,12 @@ import faust
 # judging one observe batch should take about this long (seconds, wall clock): the most
 # a held (enforce) request waits behind observe work on the worker's event loop
 OBSERVE_BUDGET_S = 0.010
+# ... and this long while no held request came for HELD_QUIET_S: nobody waits behind the
+# batch then, and larger batches cost less an event (per-batch produce, delivery wait and
+# wake-ups; NER reads a batch with one nlp.pipe). The first held request after a quiet
+# spell waits for at most one such batch; those after it find the short budget again.
+OBSERVE_QUIET_BUDGET_S = 0.030
+HELD_QUIET_S = 5.0
 
 
 def batch_size(per_event_s: float | None, budget_s: float, lo: int, hi: int) -> int:
@@ -52,25 +59,48 @@ def batch_size(per_event_s: float | None, budget_s: float, lo: int, hi: int) -> 
     return max(lo, min(hi, n))
 
 
+class HeldActivity:
+    """When the worker last took a held (enforce) batch: tells the observe budget whether anyone waits."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last = -math.inf
+
+    def saw(self) -> None:
+        """A held batch was taken now."""
+        self._last = self._clock()
+
+    def within(self, seconds: float) -> bool:
+        """Whether a held batch was taken in the last ``seconds``."""
+        return self._clock() - self._last < seconds
+
+
 class BatchBudget:
     """Learns what judging an event costs (EWMA of per-event time) and sizes the next batch by it.
 
     ``alpha`` weighs the newest batch; with 0.2 the estimate follows a change of
     text (pattern-only to NER, ten times dearer) within a handful of batches.
+    With ``busy`` (a callable saying whether held requests are about), batches get
+    ``budget_s`` while it says yes and ``quiet_budget_s`` while it says no.
     """
 
     def __init__(self, budget_s: float = OBSERVE_BUDGET_S, *, lo: int = 1, hi: int = 64,
-                 alpha: float = 0.2) -> None:
-        if budget_s <= 0 or not 0 < alpha <= 1:
-            raise ValueError(f"budget_s={budget_s!r}, alpha={alpha!r}: expected budget_s > 0 and "
-                             "0 < alpha <= 1")
+                 alpha: float = 0.2, quiet_budget_s: float | None = None,
+                 busy: Callable[[], bool] | None = None) -> None:
+        quiet = budget_s if quiet_budget_s is None else quiet_budget_s
+        if budget_s <= 0 or quiet < budget_s or not 0 < alpha <= 1:
+            raise ValueError(f"budget_s={budget_s!r}, quiet_budget_s={quiet_budget_s!r}, alpha={alpha!r}: "
+                             "expected budget_s > 0, quiet_budget_s >= budget_s and 0 < alpha <= 1")
         batch_size(None, budget_s, lo, hi)  # validates lo/hi
         self.budget_s, self.lo, self.hi, self.alpha = budget_s, lo, hi, alpha
+        self.quiet_budget_s = quiet
+        self._busy = busy
         self.per_event_s: float | None = None
 
     def size(self) -> int:
         """Events the next batch may hold."""
-        return batch_size(self.per_event_s, self.budget_s, self.lo, self.hi)
+        quiet = self._busy is not None and not self._busy()
+        return batch_size(self.per_event_s, self.quiet_budget_s if quiet else self.budget_s, self.lo, self.hi)
 
     def record(self, events: int, seconds: float) -> None:
         """Account a batch of ``events`` that took ``seconds`` to judge."""

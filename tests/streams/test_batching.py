@@ -8,7 +8,7 @@ from typing import Any
 import faust
 import pytest
 
-from ledgergate.streams.batching import BatchBudget, batch_size, take_ready
+from ledgergate.streams.batching import BatchBudget, HeldActivity, batch_size, take_ready
 
 
 def _app() -> tuple[faust.App, Any, list[list[int]]]:
@@ -100,7 +100,47 @@ def test_budget_learns_the_cost_and_follows_a_change_of_text() -> None:
     assert b.size() == before
 
 
-@pytest.mark.parametrize("kwargs", [{"budget_s": 0}, {"alpha": 0}, {"alpha": 1.5}, {"lo": 3, "hi": 2}])
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_held_activity_says_whether_a_held_batch_came_lately() -> None:
+    clock = FakeClock()
+    held = HeldActivity(clock)
+    assert not held.within(5.0)  # none ever
+    held.saw()
+    clock.now += 4.9
+    assert held.within(5.0)
+    clock.now += 0.2
+    assert not held.within(5.0)
+    held.saw()
+    assert held.within(5.0)
+
+
+def test_budget_is_short_while_held_requests_come_and_long_while_none_do() -> None:
+    clock = FakeClock()
+    held = HeldActivity(clock)
+    b = BatchBudget(0.010, lo=2, hi=64, quiet_budget_s=0.030, busy=lambda: held.within(5.0))
+    b.record(10, 0.010)  # 1 ms an event
+    assert b.size() == 30  # nobody waits: the quiet budget
+    held.saw()  # an enforce request came: the next observe batch is the short one
+    assert b.size() == 10
+    clock.now += 4.0
+    assert b.size() == 10
+    clock.now += 1.5  # none for longer than the quiet spell
+    assert b.size() == 30
+    assert BatchBudget(0.010, lo=2, hi=64, quiet_budget_s=0.030).size() == 2  # no busy signal: the short one
+    plain = BatchBudget(0.010, lo=2, hi=64, quiet_budget_s=0.030)
+    plain.record(10, 0.010)
+    assert plain.size() == 10
+
+
+@pytest.mark.parametrize("kwargs", [{"budget_s": 0}, {"alpha": 0}, {"alpha": 1.5}, {"lo": 3, "hi": 2},
+                                    {"budget_s": 0.01, "quiet_budget_s": 0.005}])
 def test_budget_refuses_nonsense(kwargs) -> None:
     with pytest.raises(ValueError, match="expected"):
         BatchBudget(**kwargs)
