@@ -24,7 +24,7 @@ it prints
 Ratios matter, not absolute numbers: the machine is shared. The load average
 is printed with every figure.
 
-usage: python bench/pipeline_bench.py [--events 5000] [--ner-events 2000] [--workers 1,2]
+usage: python bench/pipeline_bench.py [--events 20000] [--ner-events 5000] [--workers 1,2]
                                      [--kinds plain,ner] [--baseline REV]
 
 ``--baseline REV`` runs the same bursts on the code of an earlier git revision
@@ -327,8 +327,9 @@ def report(results: dict[tuple[str, int, str], dict[str, Any]], kinds: list[str]
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=5000, help="events a burst of pattern-only text")
-    ap.add_argument("--ner-events", type=int, default=2000, help="events a burst of text that needs NER")
+    # long enough that a burst's fixed start and end (≈ 0.5 s) are a few per cent of it
+    ap.add_argument("--events", type=int, default=20000, help="events a burst of pattern-only text")
+    ap.add_argument("--ner-events", type=int, default=5000, help="events a burst of text that needs NER")
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
     ap.add_argument("--kinds", default="plain,ner")
     ap.add_argument("--baseline", metavar="REV", help="also run the same bursts on the code of this git "

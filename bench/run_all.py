@@ -25,7 +25,7 @@ BENCHES = [
     ("ledger service + broker at 2,000 decisions/s: gathered appends vs one per fetch",
      ["sink_bench.py", "--rounds", "1", "--compare", "batch_linger_ms=0"]),
     ("pipeline end to end: SDK → broker → workers → signed ledger",
-     ["pipeline_bench.py", "--events", "5000", "--ner-events", "1500", "--workers", "1,2"]),
+     ["pipeline_bench.py", "--workers", "1,2"]),
     ("held (enforce) waits, idle and behind an observe backlog", ["held_bench.py"]),
 ]
 
