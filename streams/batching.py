@@ -153,27 +153,26 @@ class _FreshEvents:
 
 
 async def take_ready(stream: faust.StreamT, max_: int | Callable[[], int]) -> AsyncIterator[list[Any]]:
-    """Yield lists of at most ``max_`` (or ``max_()``, asked before each batch) events, each as soon as
-    one is ready."""
+    """Yield lists of at most ``max_`` (or ``max_()``, asked as each batch is taken) events, each as soon
+    as one is ready."""
+    if isinstance(max_, int) and max_ < 1:
+        raise ValueError(f"max_={max_!r}: a batch holds at least one event; pass max_ >= 1")
     limit: Callable[[], int] = (lambda: max_) if isinstance(max_, int) else max_
-    cap = limit()
-    if cap < 1:
-        raise ValueError(f"max_={cap!r}: a batch holds at least one event; pass max_ >= 1")
     fresh = _FreshEvents(stream)
     # the agent's channel: Faust's consumer puts each record of the stream's topic here as an event
     queue = aiter(stream.channel).queue  # type: ignore[attr-defined]
     # started as iterating it would start it: its agent stops it, which ends the wait below
     started = await stream.maybe_start()  # type: ignore[attr-defined]
     try:
-        async for batch in _batches(stream, queue, fresh, limit, cap):
+        async for batch in _batches(stream, queue, fresh, limit):
             yield batch
     finally:
         if started:
             await stream.stop()
 
 
-async def _batches(stream: faust.StreamT, queue: Any, fresh: _FreshEvents, limit: Callable[[], int],
-                   cap: int) -> AsyncIterator[list[Any]]:
+async def _batches(stream: faust.StreamT, queue: Any, fresh: _FreshEvents,
+                   limit: Callable[[], int]) -> AsyncIterator[list[Any]]:
     while not stream.should_stop:
         try:
             if queue.empty():
@@ -187,11 +186,13 @@ async def _batches(stream: faust.StreamT, queue: Any, fresh: _FreshEvents, limit
             return
         # one turn of the loop: events fetched with the first one are all queued by then
         await asyncio.sleep(0)
+        # the size is asked now, not when the batch before was taken: a held batch taken
+        # meanwhile (while that one's decisions were delivered) already shortens this one
+        cap = max(1, limit())
         taken = [first]
         while len(taken) < cap and not queue.empty():
             taken.append(queue.get_nowait())
         batch = fresh.admit(taken)
-        cap = max(1, limit())  # the next batch's size, decided now
         if not batch:
             continue
         try:

@@ -166,9 +166,36 @@ async def test_batch_limit_is_asked_before_each_batch() -> None:
                 break
             await asyncio.sleep(0.01)
     assert [v for batch in seen for v in batch] == list(range(12))
-    # the first limit (1) is checked at start; each later batch is capped by the limit asked after the one before
+    # each batch is capped by the limit asked as it is taken: 1, then 2, then 5s
     assert len(seen[0]) == 1 and len(seen[1]) <= 2 and all(len(b) <= 5 for b in seen[2:]), seen
     assert any(len(b) > 2 for b in seen[2:]), seen
+
+
+async def test_a_limit_that_changes_while_a_batch_is_handled_caps_the_next_one() -> None:
+    # as when a held request is taken while an observe batch's decisions are delivered:
+    # the next observe batch must already be the short one
+    app = faust.App("batching-test-5", broker="kafka://127.0.0.1:1", store="memory://",
+                    autodiscover=False, web_enabled=False)
+    held_came = asyncio.Event()
+    seen: list[list[int]] = []
+
+    @app.agent(app.channel())
+    async def collect(stream: faust.StreamT) -> None:
+        async for events in take_ready(stream, lambda: 1 if held_came.is_set() else 8):
+            seen.append([e.value for e in events])
+            held_came.set()
+            await asyncio.sleep(0.02)
+
+    async with collect.test_context() as a:
+        for i in range(10):
+            await a.put(i, wait=False)
+        for _ in range(300):
+            if sum(map(len, seen)) == 10:
+                break
+            await asyncio.sleep(0.01)
+    assert [v for batch in seen for v in batch] == list(range(10))
+    assert len(seen[0]) > 1, seen  # taken before the change
+    assert all(len(b) == 1 for b in seen[1:]), seen
 
 
 async def test_events_of_an_earlier_consumer_generation_are_acked_and_skipped() -> None:
