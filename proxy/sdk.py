@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
+from ledgergate.broker.batches import RecordBatches
 from ledgergate.broker.config import Topics
 from ledgergate.clock import now_us
 from ledgergate.errors import LedgergateError
@@ -186,18 +187,13 @@ class EventProducer:
         Returns the ids the broker did not acknowledge and the first error.
         """
         producer = self._producer
+        chain: RecordBatches[str] = RecordBatches(producer)
+        for rid, value in events:
+            chain.add(topic, partition, rid.encode(), value, rid)
         deliveries: list[tuple[Any, list[str]]] = []
-        batch = producer.create_batch()
-        in_batch: list[str] = []
         try:
-            for rid, value in events:
-                key = rid.encode()
-                if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
-                    deliveries.append((await producer.send_batch(batch, topic, partition=partition), in_batch))
-                    batch, in_batch = producer.create_batch(), []
-                    batch.append(key=key, value=value, timestamp=None)  # the first record always fits
-                in_batch.append(rid)
-            deliveries.append((await producer.send_batch(batch, topic, partition=partition), in_batch))
+            for _, _, batch, batch_ids in chain.batches():  # in order: full batches first
+                deliveries.append((await producer.send_batch(batch, topic, partition=partition), batch_ids))
         except KafkaError as exc:  # not even queued: nothing from here on was sent
             queued = {rid for _, ids in deliveries for rid in ids}
             return [rid for rid, _ in events if rid not in queued], exc

@@ -21,6 +21,7 @@ from typing import Any
 import faust
 from aiokafka.partitioner import DefaultPartitioner
 
+from ledgergate.broker.batches import RecordBatches
 from ledgergate.broker.config import Topics
 from ledgergate.streams.judge import Judged
 from ledgergate.streams.metrics import WorkerMetrics
@@ -39,32 +40,6 @@ class WorkerState:
         self.assigned = asyncio.Event()
         # (topic, partition) -> the next offset this worker has not judged yet
         self.next_offset: dict[tuple[str, int], int] = {}
-
-
-class _Outbox:
-    """Record batches being filled, by (topic, partition), each with the events whose records it holds."""
-
-    def __init__(self, producer: Any) -> None:
-        self._producer = producer
-        self.open: dict[tuple[str, int], tuple[Any, list[int]]] = {}
-        self.full: list[tuple[str, int, Any, list[int]]] = []
-
-    def add(self, topic: str, partition: int, key: bytes | None, value: bytes, event: int) -> None:
-        tp = (topic, partition)
-        entry = self.open.get(tp)
-        if entry is None:
-            entry = self.open[tp] = (self._producer.create_batch(), [])
-        if entry[0].append(key=key, value=value, timestamp=None) is None:
-            # batch full (max_batch_size): it goes as it is, a fresh one takes this record
-            self.full.append((topic, partition, *entry))
-            entry = self.open[tp] = (self._producer.create_batch(), [])
-            if entry[0].append(key=key, value=value, timestamp=None) is None:
-                raise ValueError(f"a {len(value)}-byte decision does not fit in an empty record batch")
-        entry[1].append(event)
-
-    def batches(self) -> list[tuple[str, int, Any, list[int]]]:
-        """Every batch, the full ones first (in the order they filled), then the open ones."""
-        return [*self.full, *((t, p, b, ev) for (t, p), (b, ev) in self.open.items())]
 
 
 class DecisionSender:
@@ -126,7 +101,8 @@ class DecisionSender:
         producer = self._app.producer._ensure_producer()  # type: ignore[attr-defined]  # the aiokafka producer
         decisions = self._topics.decisions
         parts = sorted(await producer.partitions_for(decisions))
-        replies, outbox = _Outbox(producer), _Outbox(producer)
+        replies: RecordBatches[int] = RecordBatches(producer)
+        outbox: RecordBatches[int] = RecordBatches(producer)
         for i, j in enumerate(judged):
             if j.payload is None:
                 continue
